@@ -1,0 +1,254 @@
+"""The measuring loop: warm up, collect, freeze, then sample retained memory after every call.
+
+Two counters are read after each call and a full garbage collection, because neither alone sees
+every leak and both are nearly free (well under a microsecond, no allocation):
+
+* ``sys.getallocatedblocks()`` counts live pymalloc blocks, so it sees objects the garbage
+  collector does not track (``str``, ``bytes``, ``int``), which gc-based counts miss;
+* the C allocator's bytes in use (glibc ``mallinfo2``) sees buffers over 512 bytes, which
+  bypass pymalloc and count as one block each whatever their size.
+
+After warm-up the heap is frozen (``gc.freeze()``), so each later collection scans only the
+objects made since: its cost follows what the code under test allocates, not the heap size.
+Samples go to a preallocated ``array`` so that storing them retains nothing.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import gc
+import sys
+import warnings
+from array import array
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from pytest_memguard.result import TypeGrowth
+
+#: Bytes assumed per pymalloc block: small objects fall in 16-byte size classes and the common
+#: retained ones (short strings, small tuples and ints, list slots) sit near 64 bytes.
+BLOCK_BYTES = 64
+
+#: At most this many distinct warnings raised during the replays are kept to re-emit afterwards.
+MAX_KEPT_WARNINGS = 10
+
+
+@dataclass(frozen=True)
+class GcState:
+    """What the loop changes in the garbage collector, to put back exactly."""
+
+    enabled: bool
+    thresholds: tuple[int, ...]
+    frozen: int
+
+    @classmethod
+    def save(cls) -> GcState:
+        return cls(gc.isenabled(), gc.get_threshold(), gc.get_freeze_count())
+
+    def restore(self) -> None:
+        if gc.get_freeze_count() and not self.frozen:
+            gc.unfreeze()
+        gc.set_threshold(*self.thresholds)
+        if self.enabled:
+            gc.enable()
+        else:
+            gc.disable()
+
+
+def _malloc_reader() -> Callable[[], int]:
+    """Return a reader of the C allocator's bytes in use, or a constant where it is unknown."""
+    name = ctypes.util.find_library("c")
+    if sys.platform.startswith("linux") and name:
+        try:
+            libc = ctypes.CDLL(name)
+            mallinfo2 = libc.mallinfo2
+        except (OSError, AttributeError):
+            return lambda: 0
+
+        class MallInfo2(ctypes.Structure):
+            _fields_ = [
+                (field, ctypes.c_size_t)
+                for field in (
+                    "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost"
+                ).split()
+            ]
+
+        mallinfo2.restype = MallInfo2
+
+        def read() -> int:
+            info = mallinfo2()
+            return int(info.uordblks + info.hblkhd)
+
+        return read
+    return lambda: 0
+
+
+malloc_in_use: Callable[[], int] = _malloc_reader()
+
+
+@dataclass(frozen=True)
+class Samples:
+    """Retained memory after each measured call, relative to the end of warm-up."""
+
+    blocks: tuple[int, ...]
+    malloc_bytes: tuple[int, ...]
+    warmup: int
+    tracked: tuple[TypeGrowth, ...] = ()  # gc-tracked types made by the measured calls
+
+    @property
+    def iterations(self) -> int:
+        return len(self.blocks)
+
+    @property
+    def retained(self) -> tuple[int, ...]:
+        """Estimated retained bytes after each call."""
+        return tuple(
+            b * BLOCK_BYTES + m for b, m in zip(self.blocks, self.malloc_bytes, strict=True)
+        )
+
+
+class _WarningsAside:
+    """Record warnings raised during replays without letting pytest keep one per call.
+
+    pytest records every warning of a test (and turns ``DeprecationWarning`` to "always"), so a
+    call that warns would look like a leak of one ``WarningMessage`` per call. Distinct warnings
+    (at most ``MAX_KEPT_WARNINGS``) are re-emitted once the loop is over.
+    """
+
+    def __init__(self) -> None:
+        self.kept: dict[tuple[str, str, int], warnings.WarningMessage] = {}
+        self.log: list[warnings.WarningMessage] = []
+
+    def drain(self) -> None:
+        for message in self.log:
+            key = (str(message.message), message.filename, message.lineno)
+            if key not in self.kept and len(self.kept) < MAX_KEPT_WARNINGS:
+                self.kept[key] = message
+        self.log.clear()
+
+    def reemit(self) -> None:
+        for message in self.kept.values():
+            warnings.warn_explicit(
+                message.message, message.category, message.filename, message.lineno
+            )
+        self.kept.clear()
+
+
+@contextmanager
+def _warnings_aside() -> Iterator[_WarningsAside]:
+    aside = _WarningsAside()
+    with warnings.catch_warnings(record=True) as log:
+        warnings.simplefilter("always")
+        aside.log = log
+        yield aside
+    aside.drain()
+    aside.reemit()
+
+
+def _call(fn: Callable[[], object], call: int, phase: str) -> None:
+    __tracebackhide__ = True
+    try:
+        fn()
+    except Exception as exc:
+        note = f"memguard: raised on call {call} ({phase}); no memory verdict was reached"
+        if hasattr(exc, "add_note"):
+            exc.add_note(note)
+        else:  # Python 3.10: pytest shows __notes__ all the same
+            exc.__notes__ = [*getattr(exc, "__notes__", []), note]  # type: ignore[attr-defined]
+        raise
+
+
+def measure(
+    fn: Callable[[], object],
+    *,
+    warmup: int,
+    iterations: int,
+    max_iterations: int | None = None,
+    extend: Callable[[Samples], int] | None = None,
+    before_call: Callable[[], None] | None = None,
+    census: Callable[[], tuple[TypeGrowth, ...]] | None = None,
+) -> Samples:
+    """Call ``fn`` ``warmup + iterations`` times and sample retained memory after each call.
+
+    ``extend`` sees the samples so far and returns how many more calls to make (0 to stop), up
+    to ``max_iterations`` in all: the verdict uses it to keep a run going while a trend is still
+    ambiguous. ``before_call`` runs before every call, e.g. to drop what the test runner
+    captured from the previous one. ``census`` runs at the end while the heap is still frozen,
+    when ``gc.get_objects()`` returns only what the measured calls made. An exception from ``fn``
+    propagates with a note saying on which call it was raised.
+    """
+    capacity = max(iterations, max_iterations or 0)
+    saved = GcState.save()
+    # Raw counter values, index 0 the baseline; allocated up front so that sampling (and
+    # extending the run) allocates nothing the counters would see.
+    blocks = array("q", bytes(8 * (capacity + 1)))
+    malloc_bytes = array("q", bytes(8 * (capacity + 1)))
+    before = before_call or _nothing
+    done = 0
+    tracked: tuple[TypeGrowth, ...] = ()
+    try:
+        with _warnings_aside() as aside:
+            for i in range(warmup):
+                before()
+                _call(fn, i + 1, "warm-up")
+                aside.drain()
+            sys._clear_type_cache()
+            gc.collect()
+            if not saved.frozen:
+                gc.freeze()
+            gc.collect()
+            blocks[0] = sys.getallocatedblocks()
+            malloc_bytes[0] = malloc_in_use()
+            total = iterations
+            while True:
+                for i in range(done + 1, total + 1):
+                    before()
+                    _call(fn, warmup + i, "measured")
+                    aside.drain()
+                    gc.collect()
+                    blocks[i] = sys.getallocatedblocks()
+                    if blocks[i] > blocks[i - 1]:
+                        # CPython's type attribute cache keeps the names it looked up: not a
+                        # leak of the code under test, and cheap to drop only when it matters.
+                        sys._clear_type_cache()
+                        blocks[i] = sys.getallocatedblocks()
+                    malloc_bytes[i] = malloc_in_use()
+                done = total
+                more = (
+                    min(
+                        extend(_samples(blocks, malloc_bytes, done, warmup)),
+                        capacity - done,
+                    )
+                    if extend
+                    else 0
+                )
+                if more <= 0:
+                    break
+                total += more
+            if census is not None and not saved.frozen:
+                tracked = census()
+    finally:
+        saved.restore()
+    return _samples(blocks, malloc_bytes, done, warmup, tracked)
+
+
+def _samples(
+    blocks: array[int],
+    malloc_bytes: array[int],
+    n: int,
+    warmup: int,
+    tracked: tuple[TypeGrowth, ...] = (),
+) -> Samples:
+    b0, m0 = blocks[0], malloc_bytes[0]
+    return Samples(
+        tuple(b - b0 for b in blocks[1 : n + 1]),
+        tuple(m - m0 for m in malloc_bytes[1 : n + 1]),
+        warmup,
+        tracked,
+    )
+
+
+def _nothing() -> None:
+    return None

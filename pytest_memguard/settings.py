@@ -1,0 +1,137 @@
+"""One frozen ``Settings`` and the one place that resolves it.
+
+Precedence: keyword (fixture call) > marker > command line > ini file > built-in default. Every
+value is validated where it enters, and a bad one raises :class:`SettingsError` naming where it
+came from ("marker", "--memguard-iterations", "ini memguard_iterations") and how to fix it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+DEFAULT_ITERATIONS = 200
+DEFAULT_WARMUP = 20
+DEFAULT_MAX_GROWTH_KB = 64.0
+MAX_ITERATIONS = 1_000_000
+
+
+class SettingsError(ValueError):
+    """A setting has a bad value or name; the message says which, where from and the fix."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How one guarded run is measured and judged."""
+
+    iterations: int = DEFAULT_ITERATIONS
+    warmup: int = DEFAULT_WARMUP
+    max_growth_kb: float = DEFAULT_MAX_GROWTH_KB
+    disable: bool = False
+
+    @property
+    def limit_bytes(self) -> int:
+        return int(self.max_growth_kb * 1024)
+
+
+def parse_count(value: object, *, name: str, source: str, minimum: int) -> int:
+    """An integer count such as ``iterations`` (>= 1) or ``warmup`` (>= 0)."""
+    if isinstance(value, bool):
+        raise SettingsError(_bad(name, source, value, f"a whole number >= {minimum}"))
+    if isinstance(value, str):
+        try:
+            value = int(value.strip())
+        except ValueError:
+            raise SettingsError(_bad(name, source, value, f"a whole number >= {minimum}")) from None
+    if not isinstance(value, int) or not minimum <= value <= MAX_ITERATIONS:
+        raise SettingsError(
+            _bad(
+                name,
+                source,
+                value,
+                f"a whole number from {minimum} to {MAX_ITERATIONS:,}",
+            )
+        )
+    return value
+
+
+def parse_kb(value: object, *, name: str, source: str) -> float:
+    """A bound in KiB: a finite number > 0."""
+    if isinstance(value, bool):
+        raise SettingsError(_bad(name, source, value, "a number of KiB > 0, e.g. 64"))
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            raise SettingsError(_bad(name, source, value, "a number of KiB > 0, e.g. 64")) from None
+    if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise SettingsError(_bad(name, source, value, "a finite number of KiB > 0, e.g. 64"))
+    return float(value)
+
+
+def parse_bool(value: object, *, name: str, source: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in _BOOLS:
+        return _BOOLS[value.strip().lower()]
+    raise SettingsError(_bad(name, source, value, "true or false"))
+
+
+_BOOLS = {
+    "1": True,
+    "true": True,
+    "yes": True,
+    "on": True,
+    "0": False,
+    "false": False,
+    "no": False,
+    "off": False,
+    "": False,
+}
+
+_PARSERS: dict[str, Callable[[object, str], Any]] = {
+    "iterations": lambda v, s: parse_count(v, name="iterations", source=s, minimum=1),
+    "warmup": lambda v, s: parse_count(v, name="warmup", source=s, minimum=0),
+    "max_growth_kb": lambda v, s: parse_kb(v, name="max_growth_kb", source=s),
+    "disable": lambda v, s: parse_bool(v, name="disable", source=s),
+}
+
+#: Keywords the marker and the fixture's calls accept (``disable`` is a run-wide switch).
+KEYWORDS = ("max_growth_kb", "iterations", "warmup")
+
+
+def check_keywords(keywords: Mapping[str, object], *, source: str) -> dict[str, Any]:
+    """Validate keyword arguments of the marker or of a fixture call; ``None`` means unset."""
+    values: dict[str, Any] = {}
+    for key, value in keywords.items():
+        if key not in KEYWORDS:
+            hint = difflib.get_close_matches(key, KEYWORDS, n=1)
+            fix = f"did you mean {hint[0]!r}?" if hint else f"use one of {', '.join(KEYWORDS)}"
+            raise SettingsError(f"{source}: unknown keyword {key!r}; {fix}")
+        if value is not None:
+            values[key] = _PARSERS[key](value, source)
+    return values
+
+
+def layer(values: Mapping[str, object | None], *, source: Callable[[str], str]) -> dict[str, Any]:
+    """Validate one layer of options (CLI or ini), skipping unset (``None``) ones."""
+    return {
+        key: _PARSERS[key](value, source(key))
+        for key, value in values.items()
+        if value is not None and key in _PARSERS
+    }
+
+
+def resolve(*layers: Mapping[str, Any]) -> Settings:
+    """Merge validated layers, lowest precedence first (default < ini < CLI < marker < call)."""
+    settings = Settings()
+    for values in layers:
+        settings = replace(settings, **values)
+    return settings
+
+
+def _bad(name: str, source: str, value: object, want: str) -> str:
+    return f"{source}: {name}={value!r} is not valid; use {want}"
