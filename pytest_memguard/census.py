@@ -14,32 +14,43 @@ import sys
 from array import array
 from collections.abc import Callable
 
+import objgraph
+
 from pytest_memguard.result import TypeGrowth
 
 TOP_TYPES = 10
+NOISE_BYTES = 1024
 
 
 def tracked_growth(limit: int = TOP_TYPES) -> tuple[TypeGrowth, ...]:
-    """Types of the gc-tracked objects made since ``gc.freeze()`` that are still alive."""
-    import objgraph
+    """Types of the gc-tracked objects made since ``gc.freeze()`` that are still alive.
 
+    Written without closures or comprehensions over locals: those would make cell objects
+    here, after the freeze, and the census would count its own.
+    """
     new = gc.get_objects()
+    sizes: dict[str, int] = {}
     try:
-        counts = {
-            name.removeprefix("builtins."): n
-            for name, n in objgraph.typestats(objects=new, shortnames=False).items()
-        }
-        sizes: dict[str, int] = {}
+        counts = objgraph.typestats(objects=new, shortnames=False)
         for obj in new:
-            name = objgraph._long_typename(obj).removeprefix("builtins.")
+            name = _type_name(type(obj))
             sizes[name] = sizes.get(name, 0) + sys.getsizeof(obj, 0)
     finally:
         del new
-    rows = [
-        TypeGrowth(name, count, sizes.get(name, 0), "objgraph") for name, count in counts.items()
-    ]
-    rows.sort(key=lambda t: (-t.size_delta, -t.count_delta, t.name))
+    rows = []
+    for name, count in counts.items():
+        rows.append(TypeGrowth(name.removeprefix("builtins."), count, sizes.get(name, 0), "objgraph"))
+    rows.sort(key=_biggest_first)
     return tuple(rows[:limit])
+
+
+def _type_name(cls: type) -> str:
+    """objgraph's long name for a type (``module.qualname``), so the two tables line up."""
+    return f"{cls.__module__}.{cls.__name__}"
+
+
+def _biggest_first(t: TypeGrowth) -> tuple[int, int, str]:
+    return (-t.size_delta, -t.count_delta, t.name)
 
 
 class _Summary:
@@ -78,9 +89,10 @@ def full_census(run: Callable[[], None], limit: int = TOP_TYPES) -> tuple[TypeGr
     rows = []
     for name, (count, size) in after.table().items():
         c0, s0 = old.get(name, (0, 0))
-        if size - s0 > 0 or count - c0 > 0:
+        # A lone object under NOISE_BYTES is the census's own churn, not a trend.
+        if size - s0 >= NOISE_BYTES or count - c0 >= 2:
             rows.append(TypeGrowth(_short(name), count - c0, size - s0, "pympler"))
-    rows.sort(key=lambda t: (-t.size_delta, -t.count_delta, t.name))
+    rows.sort(key=_biggest_first)
     return tuple(rows[:limit])
 
 

@@ -19,6 +19,7 @@ from pytest_memguard.result import TypeGrowth
 
 FRAMES = 8
 TOP_SITES = 5
+SITE_SHARE = 0.1
 _HIDDEN = (
     os.sep + "_pytest" + os.sep,
     os.sep + "pluggy" + os.sep,
@@ -71,22 +72,38 @@ def _visible(frame: tracemalloc.Frame) -> bool:
 def _sites(
     before: tracemalloc.Snapshot, after: tracemalloc.Snapshot, *, secrets: Secrets
 ) -> tuple[str, ...]:
-    stats = after.compare_to(before, "traceback")
+    stats = [s for s in after.compare_to(before, "traceback") if s.size_diff > 0]
+    # Sites far below the largest are one-off allocations, not where the growth comes from.
+    floor = max((s.size_diff for s in stats), default=0) * SITE_SHARE
     lines: list[str] = []
     for stat in stats:
-        if stat.size_diff <= 0 or len(lines) >= TOP_SITES * 4:
+        if stat.size_diff < floor:
             continue
-        frames = [f for f in stat.traceback if _visible(f)]
+        # Traceback frames run from the oldest to the most recent call.
+        frames = [f for f in reversed(stat.traceback) if _visible(f)]
         if not frames:
             continue
-        # tracemalloc lists the most recent frame first
         head = frames[0]
         lines.append(
-            f"{stat.size_diff / 1024:+,.1f} KiB in {stat.count_diff:+,} blocks"
-            f" at {head.filename}:{head.lineno}"
+            f"{stat.size_diff / 1024:+,.1f} KiB in {stat.count_diff:+,} blocks at {_where(head)}"
         )
-        for frame in frames[1:3]:
-            lines.append(f"    called from {frame.filename}:{frame.lineno}")
+        lines.extend(f"    called from {_where(frame)}" for frame in frames[1:3])
         if sum(1 for line in lines if not line.startswith(" ")) >= TOP_SITES:
             break
     return tuple(secrets.redact(line) for line in lines)
+
+
+def _where(frame: tracemalloc.Frame) -> str:
+    """``file:line``, relative to the working directory or to site-packages when possible."""
+    path = frame.filename
+    marker = os.sep + "site-packages" + os.sep
+    if marker in path:
+        path = path.split(marker, 1)[1]
+    else:
+        try:
+            relative = os.path.relpath(path)
+        except ValueError:
+            relative = path
+        if not relative.startswith(".."):
+            path = relative
+    return f"{path}:{frame.lineno}"

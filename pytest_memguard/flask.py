@@ -6,7 +6,8 @@ projects that guard plain callables.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any, TypeAlias
 
 from pytest_memguard.redact import Secrets, basic_token
@@ -98,6 +99,25 @@ class FlaskCall:
                     f"expected status {self.expect_status} for {self.method} {path},"
                     f" got {status} (call {self.calls})"
                 )
+
+    @contextmanager
+    def propagating(self) -> Iterator[None]:
+        """Let the app's exceptions reach the test, as in ``app.testing``, then restore."""
+        app = getattr(self.client, "application", None)
+        config = getattr(app, "config", None)
+        if not isinstance(config, dict):
+            yield
+            return
+        missing = object()
+        saved = config.get("PROPAGATE_EXCEPTIONS", missing)
+        config["PROPAGATE_EXCEPTIONS"] = True
+        try:
+            yield
+        finally:
+            if saved is missing:
+                config.pop("PROPAGATE_EXCEPTIONS", None)
+            else:
+                config["PROPAGATE_EXCEPTIONS"] = saved
 
     def secrets(self) -> Secrets:
         """Every credential this driver sent, plus any in the fixed headers."""

@@ -64,6 +64,8 @@ def guard(
         extend=extend,
         before_call=before_call,
         census=census.tracked_growth,
+        calls_before=warmup_done,
+        reemit_warnings=not warmup_done,
     )
     decision = verdict.decide(samples.retained, limit_bytes=limit)
     types = samples.tracked

@@ -70,9 +70,7 @@ def _malloc_reader() -> Callable[[], int]:
         class MallInfo2(ctypes.Structure):
             _fields_ = [
                 (field, ctypes.c_size_t)
-                for field in (
-                    "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost"
-                ).split()
+                for field in ["arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost"]
             ]
 
         mallinfo2.restype = MallInfo2
@@ -137,14 +135,16 @@ class _WarningsAside:
 
 
 @contextmanager
-def _warnings_aside() -> Iterator[_WarningsAside]:
+def _warnings_aside(*, reemit: bool) -> Iterator[_WarningsAside]:
     aside = _WarningsAside()
     with warnings.catch_warnings(record=True) as log:
         warnings.simplefilter("always")
         aside.log = log
         yield aside
     aside.drain()
-    aside.reemit()
+    if reemit:
+        aside.reemit()
+    aside.kept.clear()
 
 
 def _call(fn: Callable[[], object], call: int, phase: str) -> None:
@@ -169,6 +169,8 @@ def measure(
     extend: Callable[[Samples], int] | None = None,
     before_call: Callable[[], None] | None = None,
     census: Callable[[], tuple[TypeGrowth, ...]] | None = None,
+    calls_before: int = 0,
+    reemit_warnings: bool = True,
 ) -> Samples:
     """Call ``fn`` ``warmup + iterations`` times and sample retained memory after each call.
 
@@ -177,7 +179,9 @@ def measure(
     ambiguous. ``before_call`` runs before every call, e.g. to drop what the test runner
     captured from the previous one. ``census`` runs at the end while the heap is still frozen,
     when ``gc.get_objects()`` returns only what the measured calls made. An exception from ``fn``
-    propagates with a note saying on which call it was raised.
+    propagates with a note saying on which call it was raised, counting ``calls_before``
+    calls made by the caller. Warnings raised by the calls are re-emitted once each at the end
+    unless ``reemit_warnings`` is false (the caller already saw the first call's).
     """
     capacity = max(iterations, max_iterations or 0)
     saved = GcState.save()
@@ -189,10 +193,10 @@ def measure(
     done = 0
     tracked: tuple[TypeGrowth, ...] = ()
     try:
-        with _warnings_aside() as aside:
+        with _warnings_aside(reemit=reemit_warnings) as aside:
             for i in range(warmup):
                 before()
-                _call(fn, i + 1, "warm-up")
+                _call(fn, calls_before + i + 1, "warm-up")
                 aside.drain()
             sys._clear_type_cache()
             gc.collect()
@@ -205,7 +209,7 @@ def measure(
             while True:
                 for i in range(done + 1, total + 1):
                     before()
-                    _call(fn, warmup + i, "measured")
+                    _call(fn, calls_before + warmup + i, "measured")
                     aside.drain()
                     gc.collect()
                     blocks[i] = sys.getallocatedblocks()

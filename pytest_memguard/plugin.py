@@ -295,10 +295,8 @@ class Memguard:
             expect_status=expect_status,
             request_kwargs=request_kwargs,
         )
-        try:
+        with call.propagating():
             return _judge(self._item, call, settings, label=call.label, secrets=call.secrets)
-        finally:
-            del call
 
     @staticmethod
     def basic_auth(user: str, password: str) -> dict[str, str]:

@@ -26,7 +26,7 @@ def verdict_word(result: MemguardResult) -> str:
 def rows(results: Sequence[MemguardResult]) -> list[tuple[str, ...]]:
     out = []
     for r in results:
-        top = r.top_type
+        top = r.top_type if r.shape != "flat" else None
         out.append(
             (
                 r.nodeid if r.label == "test body" or not r.label else f"{r.nodeid} [{r.label}]",

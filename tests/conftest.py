@@ -1,0 +1,35 @@
+"""Shared helpers for the end-to-end tests."""
+
+from __future__ import annotations
+
+import pytest
+
+LEAKY = """
+import pytest
+_log = []
+
+@pytest.mark.memguard(max_growth_kb=64)
+def test_leaky():
+    _log.append("alice:" + "s3cret" + str(len(_log) % 1))
+"""
+
+CLEAN = """
+import pytest
+
+@pytest.mark.memguard(max_growth_kb=64)
+def test_clean():
+    assert sum(range(100)) == 4950
+"""
+
+
+@pytest.fixture
+def run(pytester: pytest.Pytester):
+    """Run pytest in-process on the given test files with classic output."""
+
+    def run(*args: str, **files: str) -> pytest.RunResult:
+        pytester.makeini("[pytest]\nconsole_output_style = classic\n")
+        if files:
+            pytester.makepyfile(**files)
+        return pytester.runpytest("-p", "no:cacheprovider", *args)
+
+    return run
