@@ -96,7 +96,7 @@ padding:6px 10px}
 .chart .halo{paint-order:stroke;stroke:#fff;stroke-width:4px;stroke-linejoin:round}
 h3{font-size:13px;margin:14px 0 6px;color:var(--muted);text-transform:uppercase;
 letter-spacing:.03em}
-.panels{display:grid;grid-template-columns:minmax(0,760px) minmax(260px,1fr);gap:8px 28px;
+.panels{display:grid;grid-template-columns:minmax(0,700px) minmax(320px,1fr);gap:8px 28px;
 align-items:start}
 @media (max-width:1100px){.panels{grid-template-columns:minmax(0,1fr)}}
 .panels h3:first-child{margin-top:4px}
