@@ -39,7 +39,11 @@ def tracked_growth(limit: int = TOP_TYPES) -> tuple[TypeGrowth, ...]:
         del new
     rows = []
     for name, count in counts.items():
-        rows.append(TypeGrowth(name.removeprefix("builtins."), count, sizes.get(name, 0), "objgraph"))
+        if count < 2 and sizes.get(name, 0) < NOISE_BYTES:
+            continue  # a lone small object is interpreter churn (a context, a cell), not a trend
+        rows.append(
+            TypeGrowth(name.removeprefix("builtins."), count, sizes.get(name, 0), "objgraph")
+        )
     rows.sort(key=_biggest_first)
     return tuple(rows[:limit])
 
@@ -60,7 +64,7 @@ class _Summary:
         from pympler import muppy, summary
 
         objects = [o for o in muppy.get_objects() if not any(o is x for x in exclude)]
-        rows = summary.summarize(objects)
+        rows = summary.summarize(objects)  # type: ignore[no-untyped-call]
         del objects
         self.names = "\n".join(str(row[0]) for row in rows)
         self.counts = array("q", (int(row[1]) for row in rows))

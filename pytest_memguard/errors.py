@@ -1,4 +1,4 @@
-"""Exceptions users see. ``LeakError`` is an ``AssertionError`` so a leak reads as a failed check."""
+"""Exceptions users see; ``LeakError`` is an ``AssertionError``: a leak is a failed check."""
 
 from __future__ import annotations
 

@@ -120,8 +120,7 @@ def failure_message(result: MemguardResult) -> str:
         lines.append("  top growing types:")
         width = max(len(t.name) for t in result.types[:5])
         for t in result.types[:5]:
-            lines.append(
-                f"    {t.name:<{width}}  {t.count_delta:+8,} objects  {t.size_delta / 1024:+9,.1f} KiB"
-            )
+            size = f"{t.size_delta / 1024:+9,.1f} KiB"
+            lines.append(f"    {t.name:<{width}}  {t.count_delta:+8,} objects  {size}")
     lines.extend(f"  {line}" for line in result.explanation)
     return "\n".join(lines)

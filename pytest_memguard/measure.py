@@ -70,7 +70,18 @@ def _malloc_reader() -> Callable[[], int]:
         class MallInfo2(ctypes.Structure):
             _fields_ = [
                 (field, ctypes.c_size_t)
-                for field in ["arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost"]
+                for field in [
+                    "arena",
+                    "ordblks",
+                    "smblks",
+                    "hblks",
+                    "hblkhd",
+                    "usmblks",
+                    "fsmblks",
+                    "uordblks",
+                    "fordblks",
+                    "keepcost",
+                ]
             ]
 
         mallinfo2.restype = MallInfo2
@@ -156,7 +167,7 @@ def _call(fn: Callable[[], object], call: int, phase: str) -> None:
         if hasattr(exc, "add_note"):
             exc.add_note(note)
         else:  # Python 3.10: pytest shows __notes__ all the same
-            exc.__notes__ = [*getattr(exc, "__notes__", []), note]  # type: ignore[attr-defined]
+            exc.__notes__ = [*getattr(exc, "__notes__", []), note]
         raise
 
 

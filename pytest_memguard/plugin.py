@@ -40,7 +40,8 @@ OPTIONS: tuple[tuple[str, str, str], ...] = (
     (
         "max-growth-kb",
         "string",
-        f"retained growth bound in KiB for every guarded test (default {_settings.DEFAULT_MAX_GROWTH_KB:g})",
+        "retained growth bound in KiB for every guarded test"
+        f" (default {_settings.DEFAULT_MAX_GROWTH_KB:g})",
     ),
     ("disable", "bool", "ignore memguard markers; run()/flask() call once and judge nothing"),
     ("report", "bool", "print a table of every guarded test after the run"),
@@ -62,6 +63,8 @@ class _Layers:
 LAYERS_KEY = pytest.StashKey[_Layers]()
 RESULTS_KEY = pytest.StashKey[list[MemguardResult]]()
 ACTIVE_KEY = pytest.StashKey[bool]()
+#: Credentials the Flask driver sent during this test, to redact its reports; dropped at teardown.
+SECRETS_KEY = pytest.StashKey[Secrets]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -295,8 +298,12 @@ class Memguard:
             expect_status=expect_status,
             request_kwargs=request_kwargs,
         )
-        with call.propagating():
-            return _judge(self._item, call, settings, label=call.label, secrets=call.secrets)
+        try:
+            with call.propagating():
+                return _judge(self._item, call, settings, label=call.label, secrets=call.secrets)
+        finally:
+            secrets = self._item.stash.setdefault(SECRETS_KEY, Secrets())
+            secrets.update(call.secrets())
 
     @staticmethod
     def basic_auth(user: str, password: str) -> dict[str, str]:
@@ -314,16 +321,36 @@ def memguard(request: pytest.FixtureRequest) -> Memguard:
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    """Show a leak or a usage error as its message alone: the plugin's frames are noise."""
+    """Show memguard's own failures as their message, and keep credentials out of reports."""
     report = yield
-    if (
-        call.excinfo is not None
-        and isinstance(call.excinfo.value, (LeakError, MemguardUsageError))
-        and item.get_closest_marker(MARKER) is not None
-        and "memguard" not in getattr(item, "fixturenames", ())
-    ):
-        report.longrepr = f"{type(call.excinfo.value).__name__}: {call.excinfo.value}"
+    if call.excinfo is not None and isinstance(call.excinfo.value, (LeakError, MemguardUsageError)):
+        report.longrepr = _message_repr(item, call.excinfo)
+    secrets = item.stash.get(SECRETS_KEY, None)
+    if secrets:
+        _redact_report(report, secrets)
+    if call.when == "teardown" and SECRETS_KEY in item.stash:
+        del item.stash[SECRETS_KEY]
     return report
+
+
+def _message_repr(item: pytest.Item, excinfo: pytest.ExceptionInfo[BaseException]) -> str:
+    """The exception's message, and the test's own line that made the guarded call."""
+    text = f"{type(excinfo.value).__name__}: {excinfo.value}"
+    path = getattr(item, "path", None)
+    for entry in reversed(excinfo.traceback):
+        if path is not None and entry.path == path:
+            return f"{text}\n\n{item.nodeid.split('::')[0]}:{entry.lineno + 1}: guarded here"
+    return text
+
+
+def _redact_report(report: pytest.TestReport, secrets: Secrets) -> None:
+    """Tracebacks of an app's exception can show request headers and locals: redact them all."""
+    if report.longrepr is not None:
+        text = str(report.longrepr)
+        redacted = secrets.redact(text)
+        if redacted != text:
+            report.longrepr = redacted
+    report.sections = [(title, secrets.redact(body)) for title, body in report.sections]
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:

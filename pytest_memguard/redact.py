@@ -40,6 +40,9 @@ class Secrets:
     def add(self, user: str, password: str) -> None:
         self._forms.update(secret_forms(user, password))
 
+    def update(self, other: Secrets) -> None:
+        self._forms.update(other._forms)
+
     def __bool__(self) -> bool:
         return bool(self._forms)
 

@@ -90,7 +90,7 @@ def test_bad_input(app: Flask, kwargs: dict, error: type, message: str) -> None:
 
 
 def test_not_a_flask_app() -> None:
-    with pytest.raises(TypeError, match="needs a Flask app or its test client.*got object"):
+    with pytest.raises(TypeError, match=r"needs a Flask app or its test client.*got object"):
         FlaskCall(object())
 
 

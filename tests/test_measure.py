@@ -52,7 +52,9 @@ def test_leak_every_tenth_call_is_growing() -> None:
 
 def test_bounded_deque_is_a_plateau() -> None:
     log: deque[str] = deque(maxlen=50)
-    samples = measure(lambda: log.append(f"user-{len(log)}-{id(log)}" * 2), warmup=0, iterations=200)
+    samples = measure(
+        lambda: log.append(f"user-{len(log)}-{id(log)}" * 2), warmup=0, iterations=200
+    )
     assert verdict.trend(samples.retained).shape in ("plateau", "flat")
 
 
@@ -68,20 +70,32 @@ def test_extension_runs_more_calls_when_asked() -> None:
     assert samples.iterations == 150
 
 
+def state() -> tuple[bool, tuple[int, ...], int]:
+    return gc.isenabled(), gc.get_threshold(), gc.get_freeze_count()
+
+
 def test_gc_state_is_restored_after_a_run_and_after_an_exception() -> None:
     before = GcState.save()
     gc.disable()
     gc.set_threshold(500, 5, 5)
     try:
         measure(lambda: None, warmup=1, iterations=5)
-        assert (gc.isenabled(), gc.get_threshold(), gc.get_freeze_count()) == (False, (500, 5, 5), 0)
+        assert (gc.isenabled(), gc.get_threshold(), gc.get_freeze_count()) == (
+            False,
+            (500, 5, 5),
+            0,
+        )
 
         def boom() -> None:
             raise KeyError("x")
 
         with pytest.raises(KeyError):
             measure(boom, warmup=0, iterations=5)
-        assert (gc.isenabled(), gc.get_threshold(), gc.get_freeze_count()) == (False, (500, 5, 5), 0)
+        assert (gc.isenabled(), gc.get_threshold(), gc.get_freeze_count()) == (
+            False,
+            (500, 5, 5),
+            0,
+        )
     finally:
         before.restore()
 

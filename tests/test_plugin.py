@@ -193,9 +193,9 @@ def test_fixture_run_fails_a_leak_pointing_at_the_test_line(run) -> None:
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
         [
-            "*memguard.run(lambda: keep.append(bytes(2000)), max_growth_kb=16)",
-            "E*pytest_memguard.LeakError: memguard: run(*): still growing*",
+            "LeakError: memguard: run(test_run.<locals>.<lambda>): still growing*",
             "*bytes*+* objects*",
+            "test_fx.py:3: guarded here",
         ]
     )
 

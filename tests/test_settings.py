@@ -39,7 +39,7 @@ def test_precedence_later_layers_win() -> None:
     ],
 )
 def test_bad_keywords_name_the_problem_and_the_source(keywords: dict, message: str) -> None:
-    with pytest.raises(SettingsError, match="^marker: ") as info:
+    with pytest.raises(SettingsError, match=r"^marker: ") as info:
         s.check_keywords(keywords, source="marker")
     assert message in str(info.value)
 

@@ -24,7 +24,7 @@ def verdict_word(result: MemguardResult) -> str:
 
 
 def rows(results: Sequence[MemguardResult]) -> list[tuple[str, ...]]:
-    out = []
+    out: list[tuple[str, ...]] = []
     for r in results:
         top = r.top_type if r.shape != "flat" else None
         out.append(
