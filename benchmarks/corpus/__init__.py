@@ -1,0 +1,56 @@
+"""A corpus of small Flask apps with HTTP Basic Auth, each one a known leak or known clean.
+
+Every module in ``SCENARIOS`` exposes the same interface:
+
+* ``GROUND_TRUTH``: ``"leak"`` or ``"clean"`` (the docstring's first line starts with
+  ``LEAK:`` or ``CLEAN:`` and the rest says why);
+* ``create_app() -> flask.Flask``: a fresh app (module-level state is where leaks live);
+* ``reset() -> None``: clears that module-level state so a fresh run starts clean;
+* ``SCENARIO``: keyword arguments for ``memguard.flask(app, **SCENARIO)``: ``path`` (a str or
+  a list of str, cycled), ``auth`` (a ``(user, password)`` pair, a module-level callable
+  ``i -> (user, password)`` for rotating credentials, a list of pairs cycled, or ``None``)
+  and optionally ``headers``, ``method`` and ``expect_status``.
+
+``benchmarks/corpus_check.py`` verifies every ground truth independently with ``tracemalloc``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+#: Module names, in a stable order: leaks first, then clean apps.
+SCENARIOS: list[str] = [
+    "leak_global_list",
+    "leak_token_cache",
+    "leak_lru_cache_unbounded",
+    "leak_authorization_audit",
+    "leak_signal_receivers",
+    "leak_logging_handler",
+    "leak_class_registry",
+    "leak_exception_traceback",
+    "leak_large_buffers",
+    "leak_small_latency_samples",
+    "leak_every_tenth",
+    "leak_httpauth_cache",
+    "leak_default_mutable_arg",
+    "clean_stateless",
+    "clean_lru_bounded",
+    "clean_deque_audit",
+    "clean_weakref_cache",
+    "clean_jinja_template",
+    "clean_regex_validation",
+    "clean_session",
+    "clean_counting_log_handler",
+    "clean_big_temporary",
+    "clean_g_teardown",
+    "clean_httpauth",
+    "clean_bounded_token_cache",
+]
+
+
+def load(name: str) -> ModuleType:
+    """Import and return the scenario module ``name`` (one of ``SCENARIOS``)."""
+    if name not in SCENARIOS:
+        raise KeyError(f"unknown corpus scenario {name!r}")
+    return importlib.import_module(f"{__name__}.{name}")

@@ -1,0 +1,56 @@
+"""CLEAN: a page rendered with ``render_template_string`` for the authenticated user.
+
+Why: the template source is a constant and the user name is passed as context, never baked
+into the source, so rendering allocates only temporaries (the compiled template is rebuilt
+and dropped each call). Nothing survives the request.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any, TypeGuard
+
+from flask import Flask, Response, render_template_string, request
+from werkzeug.datastructures import Authorization
+
+GROUND_TRUTH = "clean"
+
+_USERS = {"alice": "s3cret", "bob": "hunter2"}
+
+PAGE = """<!doctype html>
+<title>Account of {{ user }}</title>
+<h1>Welcome back, {{ user | title }}</h1>
+<ul>
+{% for item in items %}  <li>{{ loop.index }}. {{ item.name }}: {{ item.qty }}</li>
+{% endfor %}</ul>
+"""
+
+
+def _authorized(auth: Authorization | None) -> TypeGuard[Authorization]:
+    """Constant-time check of Basic Auth credentials against ``_USERS``."""
+    if auth is None:
+        return False
+    expected = _USERS.get(auth.username or "", "")
+    return hmac.compare_digest((auth.password or "").encode(), expected.encode())
+
+
+def create_app() -> Flask:
+    """Return an app rendering an account page from an inline template."""
+    app = Flask(__name__)
+
+    @app.get("/account")
+    def account() -> Response | str:
+        auth = request.authorization
+        if not _authorized(auth):
+            return Response("Unauthorized", 401, {"WWW-Authenticate": 'Basic realm="corpus"'})
+        items = [{"name": "widget", "qty": 3}, {"name": "gadget", "qty": 1}]
+        return render_template_string(PAGE, user=auth.username, items=items)
+
+    return app
+
+
+def reset() -> None:
+    """Nothing to reset: rendering keeps no state."""
+
+
+SCENARIO: dict[str, Any] = {"path": "/account", "auth": [("alice", "s3cret"), ("bob", "hunter2")]}
