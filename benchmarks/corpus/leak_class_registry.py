@@ -2,7 +2,7 @@
 
 Why: every authenticated request opens a ``UserSession`` which adds itself to a class attribute
 list so admins can see who is active. Only ``/logout`` removes one, and API clients using
-Basic Auth never log out, so each call retains a session object (~350 bytes).
+Basic Auth never log out, so each call retains a session object (~250 bytes).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Why: ``remember_login(user, when, history=[])`` was meant to build a fresh history per call,
 but the default list is created once, at ``def`` time, and shared by every call. Each request
-appends a ``(user, timestamp)`` tuple to it (~100 bytes) and it is never emptied.
+appends a ``(user, timestamp)`` tuple to it (~140 bytes) and it is never emptied.
 """
 
 from __future__ import annotations

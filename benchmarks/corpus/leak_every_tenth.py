@@ -2,7 +2,7 @@
 
 Why: to debug odd clients, ``SAMPLE_EVERY``-th request's user, path and headers are copied into
 ``_debug_samples``. Nine calls in ten retain nothing, the tenth retains a dict with a copy of the
-headers (~1 KiB), so the growth is a staircase averaging ~100 bytes per call.
+headers (~750 bytes), so the growth is a staircase averaging ~75 bytes per call.
 """
 
 from __future__ import annotations

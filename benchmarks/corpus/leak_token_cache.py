@@ -3,7 +3,7 @@
 Why: ``/token`` hands out one bearer token per ``user:password`` and remembers it in ``_tokens``
 so a client asking twice gets the same token. With a fixed login the dict holds one entry and
 looks harmless; with rotating credentials (many API clients) it gains an entry per new client,
-about 250 bytes each, and never forgets one.
+about 200 bytes each, and never forgets one.
 """
 
 from __future__ import annotations
