@@ -82,13 +82,21 @@ class _Summary:
         }
 
 
-def full_census(run: Callable[[], None], limit: int = TOP_TYPES) -> tuple[TypeGrowth, ...]:
-    """Types whose live objects (tracked or not) grew while ``run()`` ran."""
+def full_census(
+    run: Callable[[], None],
+    *,
+    exclude: Callable[[], tuple[object, ...]] = tuple,
+    limit: int = TOP_TYPES,
+) -> tuple[TypeGrowth, ...]:
+    """Types whose live objects (tracked or not) grew while ``run()`` ran.
+
+    ``exclude()`` names the caller's own bookkeeping after the run, not to be counted.
+    """
     gc.collect()
     before = _Summary()
     run()
     gc.collect()
-    after = _Summary(exclude=before.own())
+    after = _Summary(exclude=before.own() + exclude())
     old = before.table()
     rows = []
     for name, (count, size) in after.table().items():

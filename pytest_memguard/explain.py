@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import gc
 import os
+import sysconfig
 import tracemalloc
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from pytest_memguard import census
+from pytest_memguard.caches import IgnoreList
 from pytest_memguard.redact import Secrets
 from pytest_memguard.result import TypeGrowth
+from pytest_memguard.retainers import Holder, Lengths, growing_holders
 
-FRAMES = 8
+FRAMES = 20
 TOP_SITES = 5
 SITE_SHARE = 0.1
 _HIDDEN = (
@@ -35,34 +38,73 @@ _HIDDEN = (
 class Explanation:
     types: tuple[TypeGrowth, ...]
     sites: tuple[str, ...]
+    holders: tuple[Holder, ...] = ()
+
+    def lines(self) -> tuple[str, ...]:
+        """The explanation as report lines: who holds it, then where it was made."""
+        out: list[str] = []
+        for holder in self.holders:
+            out.append("retained via:")
+            out.extend(f"  {line}" for line in holder.trace)
+        if self.sites:
+            out.append("allocated at:")
+            out.extend(f"  {line}" for line in self.sites)
+        return tuple(out)
 
 
-def explain(run_calls: Callable[[], None], secrets: Secrets) -> Explanation:
+def explain(
+    run_calls: Callable[[], None],
+    secrets: Secrets,
+    *,
+    calls: int,
+    drop_caches: Callable[[], None] = lambda: None,
+    ignore: IgnoreList | None = None,
+) -> Explanation:
     """Re-run the calls under tracemalloc, between two full censuses; restores tracemalloc.
 
-    The censuses run untraced and the snapshots are reduced to text before the second census,
-    so neither tool's own bookkeeping shows up as growth.
+    The censuses run untraced; container lengths are read just around the calls (the censuses
+    themselves fill library caches); the snapshots are reduced to text and every piece of
+    bookkeeping is excluded from the second census, so no tool's own objects show up as growth.
     """
     sites: tuple[str, ...] = ()
+    holders: tuple[Holder, ...] = ()
+    lengths = Lengths()
 
     def traced() -> None:
-        nonlocal sites
+        nonlocal sites, holders
         was_tracing = tracemalloc.is_tracing()
         if not was_tracing:
             tracemalloc.start(FRAMES)
         try:
+            drop_caches()
             gc.collect()
+            lengths.take()
             before = tracemalloc.take_snapshot()
             run_calls()
+            drop_caches()  # known caches are not the leak: not in the sites, not holders
             gc.collect()
             after = tracemalloc.take_snapshot()
         finally:
             if not was_tracing:
                 tracemalloc.stop()
         sites = _sites(before, after, secrets=secrets)
+        del before, after
+        # A leak adds an item on (nearly) every call; a quarter of the calls tells it from churn.
+        holders = growing_holders(
+            lengths,
+            min_added=max(2, calls // 4),
+            secrets=secrets,
+            ignored=ignore.holder if ignore is not None else lambda path: False,
+        )
 
-    types = census.full_census(traced)
-    return Explanation(types, sites)
+    def bookkeeping() -> tuple[object, ...]:
+        owned: list[object] = [*lengths.own(), sites, *sites, holders]
+        for holder in holders:
+            owned.extend(holder.own())
+        return tuple(owned)
+
+    types = census.full_census(traced, exclude=bookkeeping)
+    return Explanation(types, sites, holders)
 
 
 def _visible(frame: tracemalloc.Frame) -> bool:
@@ -88,9 +130,22 @@ def _sites(
             f"{stat.size_diff / 1024:+,.1f} KiB in {stat.count_diff:+,} blocks at {_where(head)}"
         )
         lines.extend(f"    called from {_where(frame)}" for frame in frames[1:3])
+        mine = next((f for f in frames if _is_user_code(f)), None)
+        if mine is not None and mine not in frames[:3]:
+            lines.append(f"    from your code at {_where(mine)}")
         if sum(1 for line in lines if not line.startswith(" ")) >= TOP_SITES:
             break
     return tuple(secrets.redact(line) for line in lines)
+
+
+_LIBRARY_DIRS = tuple(
+    {sysconfig.get_paths()[key] + os.sep for key in ("stdlib", "platstdlib", "purelib", "platlib")}
+)
+
+
+def _is_user_code(frame: tracemalloc.Frame) -> bool:
+    """Neither the standard library nor an installed package: the project's own code."""
+    return not frame.filename.startswith(_LIBRARY_DIRS) and "site-packages" not in frame.filename
 
 
 def _where(frame: tracemalloc.Frame) -> str:

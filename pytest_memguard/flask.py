@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeAlias
 
-from pytest_memguard.redact import Secrets, basic_token
+from pytest_memguard.redact import Secrets, basic_token, remember
 
 Pair = tuple[str, str]
 Auth: TypeAlias = "Pair | Sequence[Pair] | Callable[[int], Pair] | None"
@@ -23,6 +23,7 @@ class UnexpectedStatus(AssertionError):
 def basic_auth(user: str, password: str) -> dict[str, str]:
     """The ``Authorization`` header for HTTP Basic Auth (RFC 7617, UTF-8)."""
     _check_pair((user, password), where="basic_auth()")
+    remember(user, password)
     return {"Authorization": f"Basic {basic_token(user, password)}"}
 
 

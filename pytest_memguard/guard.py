@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from pytest_memguard import census, measure, verdict
+from pytest_memguard.caches import CacheDropper, IgnoreList, deep_size, describe
 from pytest_memguard.explain import explain
 from pytest_memguard.redact import Secrets
 from pytest_memguard.result import MemguardResult
@@ -16,6 +17,8 @@ from pytest_memguard.settings import Settings
 
 #: A rising trend is given one more run of the same length before it is called growing.
 EXTENSION_FACTOR = 2
+#: Calls of the explanation pass (traced, so ~10x slower): enough for a leak to show its holder.
+EXPLAIN_CALLS = 100
 
 
 def guard(
@@ -50,6 +53,12 @@ def guard(
             measured=False,
         )
     limit = settings.limit_bytes
+    dropper = CacheDropper()
+    ignore = IgnoreList(settings.ignore)
+    holders = ignore.resolve()  # held only for the run, to measure what they keep
+
+    def ignored_bytes() -> int:
+        return deep_size(holders)
 
     def extend(samples: measure.Samples) -> int:
         return verdict.extension(
@@ -66,12 +75,18 @@ def guard(
         census=census.tracked_growth,
         calls_before=warmup_done,
         reemit_warnings=not warmup_done,
+        on_growth=dropper,
+        ignored_bytes=ignored_bytes if holders else None,
     )
+    ignored_kb = (max(samples.ignored_bytes) if samples.ignored_bytes else 0) / 1024
+    holders.clear()  # no reference to user objects outlives the run
     decision = verdict.decide(samples.retained, limit_bytes=limit)
-    types = samples.tracked
+    types = tuple(t for t in samples.tracked if not ignore.type(t.name))
     explanation: tuple[str, ...] = ()
+    extra: dict[str, object] = {}
     if not decision.passed:
-        calls = samples.iterations
+        calls = min(samples.iterations, EXPLAIN_CALLS)
+        extra["explain_calls"] = calls
 
         def run_calls() -> None:
             for _ in range(calls):
@@ -80,12 +95,12 @@ def guard(
                 fn()
 
         try:
-            found = explain(run_calls, secrets())
+            found = explain(run_calls, secrets(), calls=calls, drop_caches=dropper, ignore=ignore)
         except Exception as exc:  # explaining must never hide the verdict itself
             explanation = (f"(no explanation: {type(exc).__name__} while explaining)",)
         else:
-            types = found.types or types
-            explanation = ("allocated at:", *found.sites) if found.sites else ()
+            types = tuple(t for t in found.types if not ignore.type(t.name)) or types
+            explanation = found.lines()
     per_call = (
         decision.rate
         if decision.shape == "growing"
@@ -105,7 +120,17 @@ def guard(
         nodeid=nodeid,
         label=label,
         explanation=explanation,
+        ignored=_ignored(dropper, ignore, ignored_kb),
+        extra=extra,
     )
+
+
+def _ignored(dropper: CacheDropper, ignore: IgnoreList, ignored_kb: float) -> tuple[str, ...]:
+    """What was kept out of this verdict, so that nothing is hidden silently."""
+    entries = [describe(name) for name in dropper.names()]
+    entries.extend(f"{holder} (ignore=): up to +{ignored_kb:,.1f} KiB" for holder in ignore.holders)
+    entries.extend(f"type {name} (ignore=)" for name in ignore.types)
+    return tuple(entries)
 
 
 def failure_message(result: MemguardResult) -> str:
@@ -117,7 +142,8 @@ def failure_message(result: MemguardResult) -> str:
         f" shape {result.shape}, ~{result.per_call_bytes:,.0f} B per call",
     ]
     if result.types:
-        lines.append("  top growing types:")
+        over = result.extra.get("explain_calls")
+        lines.append(f"  top growing types{f' over {over} more calls' if over else ''}:")
         width = max(len(t.name) for t in result.types[:5])
         for t in result.types[:5]:
             size = f"{t.size_delta / 1024:+9,.1f} KiB"

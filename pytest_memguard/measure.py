@@ -105,6 +105,7 @@ class Samples:
     malloc_bytes: tuple[int, ...]
     warmup: int
     tracked: tuple[TypeGrowth, ...] = ()  # gc-tracked types made by the measured calls
+    ignored_bytes: tuple[int, ...] = ()  # growth of holders the user asked to ignore
 
     @property
     def iterations(self) -> int:
@@ -113,8 +114,10 @@ class Samples:
     @property
     def retained(self) -> tuple[int, ...]:
         """Estimated retained bytes after each call."""
+        ignored = self.ignored_bytes or (0,) * len(self.blocks)
         return tuple(
-            b * BLOCK_BYTES + m for b, m in zip(self.blocks, self.malloc_bytes, strict=True)
+            b * BLOCK_BYTES + m - x
+            for b, m, x in zip(self.blocks, self.malloc_bytes, ignored, strict=True)
         )
 
 
@@ -182,6 +185,8 @@ def measure(
     census: Callable[[], tuple[TypeGrowth, ...]] | None = None,
     calls_before: int = 0,
     reemit_warnings: bool = True,
+    on_growth: Callable[[], None] | None = None,
+    ignored_bytes: Callable[[], int] | None = None,
 ) -> Samples:
     """Call ``fn`` ``warmup + iterations`` times and sample retained memory after each call.
 
@@ -193,6 +198,9 @@ def measure(
     propagates with a note saying on which call it was raised, counting ``calls_before``
     calls made by the caller. Warnings raised by the calls are re-emitted once each at the end
     unless ``reemit_warnings`` is false (the caller already saw the first call's).
+    ``on_growth`` runs when blocks grew, before they are read again: it drops caches that are
+    not the code's leak. ``ignored_bytes`` measures holders the user told us to ignore; their
+    growth is taken out of the retained series.
     """
     capacity = max(iterations, max_iterations or 0)
     saved = GcState.save()
@@ -200,6 +208,7 @@ def measure(
     # extending the run) allocates nothing the counters would see.
     blocks = array("q", bytes(8 * (capacity + 1)))
     malloc_bytes = array("q", bytes(8 * (capacity + 1)))
+    ignored = array("q", bytes(8 * (capacity + 1)))
     before = before_call or _nothing
     done = 0
     tracked: tuple[TypeGrowth, ...] = ()
@@ -210,12 +219,16 @@ def measure(
                 _call(fn, calls_before + i + 1, "warm-up")
                 aside.drain()
             sys._clear_type_cache()
+            if on_growth is not None:
+                on_growth()  # start the measured calls with known caches empty
             gc.collect()
             if not saved.frozen:
                 gc.freeze()
             gc.collect()
             blocks[0] = sys.getallocatedblocks()
             malloc_bytes[0] = malloc_in_use()
+            if ignored_bytes is not None:
+                ignored[0] = ignored_bytes()
             total = iterations
             while True:
                 for i in range(done + 1, total + 1):
@@ -228,12 +241,16 @@ def measure(
                         # CPython's type attribute cache keeps the names it looked up: not a
                         # leak of the code under test, and cheap to drop only when it matters.
                         sys._clear_type_cache()
+                        if on_growth is not None:
+                            on_growth()
                         blocks[i] = sys.getallocatedblocks()
                     malloc_bytes[i] = malloc_in_use()
+                    if ignored_bytes is not None:
+                        ignored[i] = ignored_bytes()
                 done = total
                 more = (
                     min(
-                        extend(_samples(blocks, malloc_bytes, done, warmup)),
+                        extend(_samples(blocks, malloc_bytes, ignored, done, warmup)),
                         capacity - done,
                     )
                     if extend
@@ -246,12 +263,13 @@ def measure(
                 tracked = census()
     finally:
         saved.restore()
-    return _samples(blocks, malloc_bytes, done, warmup, tracked)
+    return _samples(blocks, malloc_bytes, ignored, done, warmup, tracked)
 
 
 def _samples(
     blocks: array[int],
     malloc_bytes: array[int],
+    ignored: array[int],
     n: int,
     warmup: int,
     tracked: tuple[TypeGrowth, ...] = (),
@@ -262,6 +280,7 @@ def _samples(
         tuple(m - m0 for m in malloc_bytes[1 : n + 1]),
         warmup,
         tracked,
+        tuple(x - ignored[0] for x in ignored[1 : n + 1]),
     )
 
 

@@ -8,8 +8,11 @@ header value wherever they occur, plus any ``Basic <token>`` it sees. It keeps s
 from __future__ import annotations
 
 import base64
+import binascii
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 REDACTED = "<redacted credential>"
 MAX_REPR = 80
@@ -51,6 +54,56 @@ class Secrets:
             if form in text:
                 text = text.replace(form, REDACTED)
         return _BASIC.sub(f"Basic {REDACTED}", text)
+
+
+#: The credentials seen while the current test runs (set by the plugin around each test), so that
+#: headers built with ``basic_auth()`` in a fixture are redacted too. A ContextVar, not a global:
+#: it is unset outside a test and per thread.
+_collector: ContextVar[Secrets | None] = ContextVar("memguard_secrets", default=None)
+
+
+@contextmanager
+def collecting(secrets: Secrets) -> Iterator[Secrets]:
+    """Remember into ``secrets`` every credential pair built while the block runs."""
+    token = _collector.set(secrets)
+    try:
+        yield secrets
+    finally:
+        _collector.reset(token)
+
+
+def remember(user: str, password: str) -> None:
+    """Record a credential pair for redaction if a test is collecting them."""
+    secrets = _collector.get()
+    if secrets is not None:
+        secrets.add(user, password)
+
+
+def from_values(values: Iterable[object]) -> Secrets:
+    """Credentials found in fixture values: Basic headers in mappings, and header strings.
+
+    Only plain ``dict`` and ``str`` values are read (one level into a dict), never user objects.
+    """
+    secrets = Secrets()
+    for value in values:
+        texts: list[object] = [value]
+        if type(value) is dict:
+            texts = list(dict.values(value))
+        for text in texts:
+            if type(text) is str:
+                _add_header(secrets, text)
+    return secrets
+
+
+def _add_header(secrets: Secrets, header: str) -> None:
+    match = re.fullmatch(r"(?i)basic\s+([A-Za-z0-9+/=]+)", header.strip())
+    if not match:
+        return
+    try:
+        user, _, password = base64.b64decode(match.group(1), validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return
+    secrets.add(user, password)
 
 
 def short_repr(obj: object, secrets: Secrets, limit: int = MAX_REPR) -> str:

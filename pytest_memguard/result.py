@@ -44,6 +44,7 @@ class MemguardResult:
     label: str = ""  # what was guarded: "test body", "run(parse)", "flask GET /profile"
     measured: bool = True  # False under --memguard-disable: called once, judged nothing
     explanation: tuple[str, ...] = ()  # redacted lines explaining a failure
+    ignored: tuple[str, ...] = ()  # caches and ignore= entries kept out of this verdict
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -55,6 +56,7 @@ class MemguardResult:
         data["types"] = [asdict(t) for t in self.types]
         data["series"] = list(self.series)
         data["explanation"] = list(self.explanation)
+        data["ignored"] = list(self.ignored)
         return data
 
     @classmethod
@@ -63,4 +65,5 @@ class MemguardResult:
         values["types"] = tuple(TypeGrowth(**t) for t in values.get("types", ()))
         values["series"] = tuple(values.get("series", ()))
         values["explanation"] = tuple(values.get("explanation", ()))
+        values["ignored"] = tuple(values.get("ignored", ()))
         return cls(**values)

@@ -1,6 +1,7 @@
 """One frozen ``Settings`` and the one place that resolves it.
 
-Precedence: keyword (fixture call) > marker > command line > ini file > built-in default. Every
+Precedence: keyword (fixture call) > marker > command line > ini file > built-in default, except
+``ignore``, where every layer adds its entries. Every
 value is validated where it enters, and a bad one raises :class:`SettingsError` naming where it
 came from ("marker", "--memguard-iterations", "ini memguard_iterations") and how to fix it.
 """
@@ -31,6 +32,7 @@ class Settings:
     warmup: int = DEFAULT_WARMUP
     max_growth_kb: float = DEFAULT_MAX_GROWTH_KB
     disable: bool = False
+    ignore: tuple[str, ...] = ()  # "module:attribute" holders and type names
 
     @property
     def limit_bytes(self) -> int:
@@ -72,6 +74,31 @@ def parse_kb(value: object, *, name: str, source: str) -> float:
     return float(value)
 
 
+def parse_ignore(value: object, *, name: str, source: str) -> tuple[str, ...]:
+    """``module:attribute`` holders and type names, as a list or one per line."""
+    items = value.split() if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)) or not all(
+        isinstance(i, str) and i.strip() for i in items
+    ):
+        raise SettingsError(
+            _bad(name, source, value, "a list of 'module:attribute' holders or type names")
+        )
+    for item in items:
+        module, colon, attribute = item.partition(":")
+        parts = [*module.split("."), *(attribute.split(".") if colon else [])]
+        if not all(p.isidentifier() for p in parts):
+            raise SettingsError(
+                _bad(
+                    name,
+                    source,
+                    item,
+                    "'module:attribute' (e.g. 'myapp.auth:TOKENS') or a"
+                    " type name (e.g. 'LogRecord')",
+                )
+            )
+    return tuple(i.strip() for i in items)
+
+
 def parse_bool(value: object, *, name: str, source: str) -> bool:
     if isinstance(value, bool):
         return value
@@ -97,10 +124,11 @@ _PARSERS: dict[str, Callable[[object, str], Any]] = {
     "warmup": lambda v, s: parse_count(v, name="warmup", source=s, minimum=0),
     "max_growth_kb": lambda v, s: parse_kb(v, name="max_growth_kb", source=s),
     "disable": lambda v, s: parse_bool(v, name="disable", source=s),
+    "ignore": lambda v, s: parse_ignore(v, name="ignore", source=s),
 }
 
 #: Keywords the marker and the fixture's calls accept (``disable`` is a run-wide switch).
-KEYWORDS = ("max_growth_kb", "iterations", "warmup")
+KEYWORDS = ("max_growth_kb", "iterations", "warmup", "ignore")
 
 
 def check_keywords(keywords: Mapping[str, object], *, source: str) -> dict[str, Any]:
@@ -129,7 +157,10 @@ def resolve(*layers: Mapping[str, Any]) -> Settings:
     """Merge validated layers, lowest precedence first (default < ini < CLI < marker < call)."""
     settings = Settings()
     for values in layers:
-        settings = replace(settings, **values)
+        # ignore= adds to what lower layers ignore: the ini lists the project's caches, a
+        # marker adds the ones of its test.
+        ignore = settings.ignore + tuple(values.get("ignore", ()))
+        settings = replace(settings, **{**values, "ignore": tuple(dict.fromkeys(ignore))})
     return settings
 
 

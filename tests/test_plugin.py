@@ -14,7 +14,7 @@ def test_marker_catches_the_canonical_leak_far_under_the_bound(run) -> None:
             "LeakError: memguard: test body: still growing at ~* B/call,"
             " would cross the bound after ~* calls",
             "*retained * KiB (limit 64.0 KiB) after 400 measured calls*shape growing*",
-            "*top growing types:",
+            "*top growing types*:",
             "*str*objects*KiB",
             "*allocated at:",
             "*test_leak.py:6",

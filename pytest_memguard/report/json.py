@@ -35,6 +35,7 @@ TEST_FIELDS = (
     "series",
     "series_kb",
     "explanation",
+    "ignored",
     "baseline",
     "extra",
 )

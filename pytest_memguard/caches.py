@@ -1,0 +1,176 @@
+"""Caches that fill on first use and are not the code under test's leak.
+
+Each entry names its holder as ``module:attribute`` (the form users give to ``ignore=``), says
+why it is not a leak, and knows how to read its size and drop it. The measuring loop drops them
+(only modules already imported, never importing one) whenever retained memory grew, so a cache
+filling during the run never counts in a verdict; explanations skip their holders.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class KnownCache:
+    holder: str  # "module:attribute", as in ignore=
+    why: str
+    size: Callable[[Any], int]
+    clear: Callable[[Any], None]
+
+    @property
+    def module(self) -> str:
+        return self.holder.split(":", 1)[0]
+
+
+def _len(*path: str) -> Callable[[Any], int]:
+    def size(module: Any) -> int:
+        total = 0
+        for name in path:
+            value = module.__dict__.get(name)
+            total += len(value) if value is not None else 0
+        return total
+
+    return size
+
+
+def _typing_size(module: Any) -> int:
+    return sum(f.cache_info().currsize for f in module._cleanups if hasattr(f, "cache_info"))
+
+
+def _typing_clear(module: Any) -> None:
+    for clear in list(module._cleanups):
+        clear()
+
+
+def _logging_size(module: Any) -> int:
+    manager = module.Logger.manager
+    return sum(len(getattr(logger, "_cache", ())) for logger in manager.loggerDict.values())
+
+
+KNOWN_CACHES: tuple[KnownCache, ...] = (
+    KnownCache(
+        "re:_cache",
+        "compiled regular expressions (bounded: 512 in Python 3.11)",
+        _len("_cache", "_cache2"),
+        lambda m: m.purge(),
+    ),
+    KnownCache(
+        "typing:_cleanups",
+        "typing's functools caches of parametrised generics",
+        _typing_size,
+        _typing_clear,
+    ),
+    KnownCache(
+        "urllib.parse:_parse_cache",
+        "urllib.parse's cache of split URLs and quoters",
+        _len("_parse_cache"),
+        lambda m: m.clear_cache(),
+    ),
+    KnownCache(
+        "linecache:cache",
+        "source lines read to format tracebacks",
+        _len("cache"),
+        lambda m: m.clearcache(),
+    ),
+    KnownCache(
+        "logging:Logger._cache",
+        "each logger's cache of enabled levels",
+        _logging_size,
+        lambda m: m.Logger.manager._clear_cache(),
+    ),
+    KnownCache(
+        "fnmatch:_compile_pattern",
+        "fnmatch's lru_cache of translated patterns (bounded: 32768)",
+        lambda m: m._compile_pattern.cache_info().currsize,
+        lambda m: m._compile_pattern.cache_clear(),
+    ),
+    KnownCache(
+        "jinja2.lexer:_lexer_cache",
+        "Jinja's cache of lexers, one per environment configuration (bounded: 50)",
+        _len("_lexer_cache"),
+        lambda m: m._lexer_cache.clear(),
+    ),
+)
+
+
+class CacheDropper:
+    """Drops the known caches that hold something, and remembers which ever did.
+
+    ``dropped`` is a preallocated flag per cache, so calling this inside the measuring loop
+    allocates nothing that stays.
+    """
+
+    def __init__(self, caches: Sequence[KnownCache] = KNOWN_CACHES) -> None:
+        self.caches = tuple(caches)
+        self.dropped = bytearray(len(self.caches))
+
+    def __call__(self) -> None:
+        for index, cache in enumerate(self.caches):
+            module = sys.modules.get(cache.module)
+            if module is None:
+                continue
+            try:
+                if cache.size(module):
+                    cache.clear(module)
+                    self.dropped[index] = 1
+            except Exception:  # a library changed its internals: measure without this cache
+                continue
+
+    def names(self) -> tuple[str, ...]:
+        return tuple(c.holder for c, hit in zip(self.caches, self.dropped, strict=True) if hit)
+
+
+def describe(holder: str) -> str:
+    """The documented reason a holder is ignored, or that the user asked for it."""
+    for cache in KNOWN_CACHES:
+        if cache.holder == holder:
+            return f"{holder} (built-in: {cache.why})"
+    return f"{holder} (ignore=)"
+
+
+class IgnoreList:
+    """What the user told us to ignore: ``module:attribute`` holders and type names."""
+
+    def __init__(self, entries: Sequence[str] = ()) -> None:
+        self.holders = tuple(e for e in entries if ":" in e)
+        self.types = tuple(e for e in entries if ":" not in e)
+
+    def __bool__(self) -> bool:
+        return bool(self.holders or self.types)
+
+    def holder(self, path: str) -> bool:
+        return any(path == h or path.startswith(h + ".") for h in self.holders)
+
+    def type(self, name: str) -> bool:
+        return any(name == t or name.rsplit(".", 1)[-1] == t for t in self.types)
+
+    def resolve(self) -> list[object]:
+        """The user's holder objects, found without running properties or ``__getattr__``."""
+        import importlib
+        import inspect
+
+        found: list[object] = []
+        for holder in self.holders:
+            module_name, _, attributes = holder.partition(":")
+            try:
+                obj: object = sys.modules.get(module_name) or importlib.import_module(module_name)
+                for name in attributes.split("."):
+                    obj = inspect.getattr_static(obj, name)
+            except (ImportError, AttributeError) as exc:
+                raise LookupError(
+                    f"ignore={holder!r}: cannot find it ({exc}); give 'module:attribute' of an"
+                    " importable module, e.g. 'myapp.auth:TOKEN_CACHE'"
+                ) from None
+            found.append(obj)
+        return found
+
+
+def deep_size(objects: Sequence[object]) -> int:
+    """Bytes held by ``objects`` and what they reference (pympler), for ignored holders."""
+    from pympler import asizeof
+
+    return int(asizeof.asizeof(*objects)) if objects else 0  # type: ignore[no-untyped-call]
