@@ -28,6 +28,7 @@ def basic_auth(user: str, password: str) -> dict[str, str]:
 
 
 def _check_pair(pair: object, *, where: str) -> Pair:
+    __tracebackhide__ = True  # a usage error points at the test's own line
     if (
         not isinstance(pair, tuple)
         or len(pair) != 2
@@ -63,6 +64,7 @@ class FlaskCall:
         expect_status: int | None = None,
         request_kwargs: Mapping[str, Any] | None = None,
     ) -> None:
+        __tracebackhide__ = True
         self.client = _client(app_or_client)
         self.paths = _paths(path)
         if not isinstance(method, str):
@@ -131,6 +133,7 @@ class FlaskCall:
 
 
 def _client(app_or_client: object) -> Any:
+    __tracebackhide__ = True  # a usage error points at the test's own line
     if callable(getattr(app_or_client, "test_client", None)):
         return app_or_client.test_client()  # type: ignore[attr-defined]
     if callable(getattr(app_or_client, "open", None)) and hasattr(app_or_client, "application"):
@@ -142,6 +145,7 @@ def _client(app_or_client: object) -> Any:
 
 
 def _paths(path: object) -> tuple[str, ...]:
+    __tracebackhide__ = True  # a usage error points at the test's own line
     paths = (path,) if isinstance(path, str) else path
     if (
         not isinstance(paths, (list, tuple))
@@ -156,6 +160,7 @@ def _paths(path: object) -> tuple[str, ...]:
 
 
 def _auth(auth: object) -> Callable[[int], Pair | None]:
+    __tracebackhide__ = True  # a usage error points at the test's own line
     if auth is None:
         return lambda i: None
     if isinstance(auth, tuple):

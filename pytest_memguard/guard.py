@@ -57,6 +57,8 @@ def guard(
     ignore = IgnoreList(settings.ignore)
     holders = ignore.resolve()  # held only for the run, to measure what they keep
 
+    threads_before = measure.other_threads_cpu()
+
     def ignored_bytes() -> int:
         return deep_size(holders)
 
@@ -79,11 +81,18 @@ def guard(
         ignored_bytes=ignored_bytes if holders else None,
     )
     ignored_kb = (max(samples.ignored_bytes) if samples.ignored_bytes else 0) / 1024
+    threads = measure.busy_threads(threads_before, measure.other_threads_cpu())
     holders.clear()  # no reference to user objects outlives the run
     decision = verdict.decide(samples.retained, limit_bytes=limit)
     types = tuple(t for t in samples.tracked if not ignore.type(t.name))
     explanation: tuple[str, ...] = ()
     extra: dict[str, object] = {}
+    if threads:
+        # Another thread's allocations land in the same counters: say so rather than guess.
+        extra["disturbed"] = (
+            f"{threads} other thread(s) ran during the measurement: their allocations count as"
+            " retained memory"
+        )
     if not decision.passed:
         calls = min(samples.iterations, EXPLAIN_CALLS)
         extra["explain_calls"] = calls
@@ -149,4 +158,6 @@ def failure_message(result: MemguardResult) -> str:
             size = f"{t.size_delta / 1024:+9,.1f} KiB"
             lines.append(f"    {t.name:<{width}}  {t.count_delta:+8,} objects  {size}")
     lines.extend(f"  {line}" for line in result.explanation)
+    if result.extra.get("disturbed"):
+        lines.append(f"  note: measurement disturbed: {result.extra['disturbed']}")
     return "\n".join(lines)

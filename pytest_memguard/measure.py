@@ -18,7 +18,9 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import gc
+import os
 import sys
+import threading
 import warnings
 from array import array
 from collections.abc import Callable, Iterator
@@ -95,6 +97,34 @@ def _malloc_reader() -> Callable[[], int]:
 
 
 malloc_in_use: Callable[[], int] = _malloc_reader()
+
+
+def other_threads_cpu() -> dict[str, int]:
+    """CPU time (ns) used so far by each other thread of this process, where Linux tells it.
+
+    An idle thread (a plugin's server waiting on a socket) disturbs nothing; one that ran
+    during the measurement may have allocated into the same counters.
+    """
+    me = str(threading.get_native_id())
+    times: dict[str, int] = {}
+    try:
+        tasks = os.listdir("/proc/self/task")
+    except OSError:
+        return times
+    for tid in tasks:
+        if tid == me:
+            continue
+        try:
+            with open(f"/proc/self/task/{tid}/schedstat") as stat:
+                times[tid] = int(stat.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            continue
+    return times
+
+
+def busy_threads(before: dict[str, int], after: dict[str, int], *, min_ns: int = 1_000_000) -> int:
+    """How many other threads ran for at least ``min_ns`` between two readings."""
+    return sum(1 for tid, ns in after.items() if ns - before.get(tid, 0) >= min_ns)
 
 
 @dataclass(frozen=True)

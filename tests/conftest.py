@@ -22,6 +22,19 @@ def test_clean():
 """
 
 
+@pytest.fixture(autouse=True)
+def _inner_runs_in_file_order(request: pytest.FixtureRequest) -> None:
+    """Inner pytester runs keep their file order even where pytest-randomly is installed.
+
+    Several inner files check, in a last test, what guarded tests before it did. pytester
+    clears PYTEST_ADDOPTS when it is set up, so this sets it after.
+    """
+    if "pytester" in request.fixturenames:
+        request.getfixturevalue("pytester")
+        monkeypatch = request.getfixturevalue("monkeypatch")
+        monkeypatch.setenv("PYTEST_ADDOPTS", "-p no:randomly")
+
+
 @pytest.fixture
 def run(pytester: pytest.Pytester):
     """Run pytest in-process on the given test files with classic output."""
