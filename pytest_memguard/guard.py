@@ -6,6 +6,7 @@ the plugin keeps pytest's own captures out of the numbers.
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Callable
 
 from pytest_memguard import census, measure, verdict
@@ -125,7 +126,7 @@ def guard(
         shape=decision.shape,
         reason=decision.reason,
         types=types,
-        series=samples.retained,
+        series=array("q", samples.retained),
         nodeid=nodeid,
         label=label,
         explanation=explanation,

@@ -6,6 +6,8 @@ alive; ``to_dict``/``from_dict`` are the JSON form used by reports and by xdist'
 
 from __future__ import annotations
 
+from array import array
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -39,13 +41,18 @@ class MemguardResult:
     shape: Shape
     reason: str
     types: tuple[TypeGrowth, ...] = ()
-    series: tuple[int, ...] = ()
+    # An array of 8-byte ints, not a tuple of int objects: a session keeps every result.
+    series: Sequence[int] = field(default_factory=lambda: array("q"))
     nodeid: str = ""
     label: str = ""  # what was guarded: "test body", "run(parse)", "flask GET /profile"
     measured: bool = True  # False under --memguard-disable: called once, judged nothing
     explanation: tuple[str, ...] = ()  # redacted lines explaining a failure
     ignored: tuple[str, ...] = ()  # caches and ignore= entries kept out of this verdict
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.series, array):
+            object.__setattr__(self, "series", array("q", self.series))
 
     @property
     def top_type(self) -> TypeGrowth | None:
@@ -63,7 +70,7 @@ class MemguardResult:
     def from_dict(cls, data: dict[str, Any]) -> MemguardResult:
         values = dict(data)
         values["types"] = tuple(TypeGrowth(**t) for t in values.get("types", ()))
-        values["series"] = tuple(values.get("series", ()))
+        values["series"] = array("q", values.get("series", ()))
         values["explanation"] = tuple(values.get("explanation", ()))
         values["ignored"] = tuple(values.get("ignored", ()))
         return cls(**values)
