@@ -17,6 +17,7 @@ from collections.abc import Callable
 import objgraph
 
 from pytest_memguard.result import TypeGrowth
+from pytest_memguard.retainers import contents, untracked_containers
 
 TOP_TYPES = 10
 NOISE_BYTES = 1024
@@ -63,9 +64,17 @@ class _Summary:
     def __init__(self, exclude: tuple[object, ...] = ()) -> None:
         from pympler import muppy, summary
 
-        objects = [o for o in muppy.get_objects() if not any(o is x for x in exclude)]
-        rows = summary.summarize(objects)  # type: ignore[no-untyped-call]
+        objects = muppy.get_objects()
+        # muppy walks from gc-tracked objects; a dict of str -> bool held by a module (a token
+        # cache) is untracked, so add those containers and what they hold.
+        for container, _ in untracked_containers():
+            objects.append(container)
+            objects.extend(contents(container))
+        excluded = {id(x) for x in exclude}
+        unique = {id(o): o for o in objects if id(o) not in excluded}
         del objects
+        rows = summary.summarize(list(unique.values()))  # type: ignore[no-untyped-call]
+        unique.clear()
         self.names = "\n".join(str(row[0]) for row in rows)
         self.counts = array("q", (int(row[1]) for row in rows))
         self.sizes = array("q", (int(row[2]) for row in rows))

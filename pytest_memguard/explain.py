@@ -21,8 +21,8 @@ from pytest_memguard.result import TypeGrowth
 from pytest_memguard.retainers import Holder, Lengths, growing_holders
 
 FRAMES = 20
-TOP_SITES = 5
-SITE_SHARE = 0.1
+TOP_SITES = 4
+SITE_SHARE = 0.2
 _HIDDEN = (
     os.sep + "_pytest" + os.sep,
     os.sep + "pluggy" + os.sep,

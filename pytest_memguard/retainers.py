@@ -51,6 +51,11 @@ def _containers() -> Iterator[tuple[object, Callable[[Any], int]]]:
         found = _base(type(obj))
         if found is not None:
             yield obj, found[1]
+    yield from untracked_containers()
+
+
+def untracked_containers() -> Iterator[tuple[object, Callable[[Any], int]]]:
+    """Containers the gc does not track, held by a module global or a class attribute."""
     for module in list(sys.modules.values()):
         namespace = _namespace(module)
         for value in namespace:
@@ -62,6 +67,23 @@ def _containers() -> Iterator[tuple[object, Callable[[Any], int]]]:
                     found = _base(type(attribute))
                     if found is not None and not gc.is_tracked(attribute):
                         yield attribute, found[1]
+
+
+def contents(container: object) -> list[object]:
+    """What a builtin container holds, keys included (gc.get_referents skips ``str`` keys)."""
+    kind = type(container)
+    try:
+        if issubclass(kind, dict):
+            return [*dict.keys(container), *dict.values(container)]  # type: ignore[arg-type]
+        if issubclass(kind, list):
+            return list(list.__iter__(container))  # type: ignore[arg-type]
+        if issubclass(kind, set):
+            return list(set.__iter__(container))  # type: ignore[arg-type]
+        if issubclass(kind, deque):
+            return list(deque.__iter__(container))  # type: ignore[arg-type]
+    except Exception:
+        return []
+    return []
 
 
 def _namespace(obj: object) -> list[object]:
