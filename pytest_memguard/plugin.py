@@ -6,46 +6,102 @@ Everything here translates pytest events into calls on the pure modules (``guard
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import logging
-from collections.abc import Callable, Generator, Mapping, Sequence
+import platform
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from pytest_memguard import __version__
 from pytest_memguard import settings as _settings
+from pytest_memguard import xdist as _xdist
+from pytest_memguard.baseline import (
+    DEFAULT_TOLERANCE,
+    Baseline,
+    BaselineError,
+    Comparison,
+    Tolerance,
+    baseline_key,
+    compare,
+    load_baseline,
+    parse_tolerance,
+    save_baseline,
+)
 from pytest_memguard.errors import LeakError, MemguardUsageError
+from pytest_memguard.files import ReportPathError, _check_target, atomic_write_text
 from pytest_memguard.flask import FlaskCall
 from pytest_memguard.flask import basic_auth as _basic_auth
 from pytest_memguard.guard import failure_message, guard
 from pytest_memguard.redact import Secrets
 from pytest_memguard.report import terminal
+from pytest_memguard.report.html import render_html
+from pytest_memguard.report.json import render_json, run_metadata
 from pytest_memguard.result import MemguardResult
 from pytest_memguard.settings import Settings, SettingsError
 
 MARKER = "memguard"
 
-#: (name, ini type, help): every ``--memguard-NAME`` flag is mirrored by ini key ``memguard_NAME``.
-OPTIONS: tuple[tuple[str, str, str], ...] = (
+#: (name, ini type, metavar, help): every ``--memguard-NAME`` flag is mirrored by ini key
+#: ``memguard_NAME``; one help string serves both.
+OPTIONS: tuple[tuple[str, str, str, str], ...] = (
     (
         "iterations",
         "string",
+        "N",
         f"measured calls per guarded test (default {_settings.DEFAULT_ITERATIONS})",
     ),
     (
         "warmup",
         "string",
+        "N",
         f"calls before measuring, to fill caches (default {_settings.DEFAULT_WARMUP})",
     ),
     (
         "max-growth-kb",
         "string",
+        "N",
         "retained growth bound in KiB for every guarded test"
         f" (default {_settings.DEFAULT_MAX_GROWTH_KB:g})",
     ),
-    ("disable", "bool", "ignore memguard markers; run()/flask() call once and judge nothing"),
-    ("report", "bool", "print a table of every guarded test after the run"),
+    ("disable", "bool", "", "ignore memguard markers; run()/flask() call once and judge nothing"),
+    ("report", "bool", "", "print a table of every guarded test after the run"),
+    ("json", "string", "PATH", "write every guarded test's numbers to PATH as JSON"),
+    ("html", "string", "PATH", "write a self-contained HTML report to PATH"),
+    (
+        "save-baseline",
+        "string",
+        "PATH",
+        "save every guarded test's retained growth to PATH as a baseline (JSON)",
+    ),
+    (
+        "baseline",
+        "string",
+        "PATH",
+        "fail guarded tests whose retained growth rose above the baseline at PATH by more than"
+        " the tolerance",
+    ),
+    (
+        "tolerance",
+        "string",
+        "SPEC",
+        "how far above its baseline a test may grow, e.g. '10%+4KiB'"
+        f" (default {DEFAULT_TOLERANCE})",
+    ),
 )
+#: The options that feed ``Settings`` (per-test measuring); the others are run-wide.
+SETTINGS_OPTIONS = ("iterations", "warmup", "max-growth-kb", "disable")
+#: The files written at the end of the run, by the controller only.
+OUTPUT_OPTIONS = ("json", "html", "save-baseline")
+XDIST_PLUGIN = "memguard-xdist"
+
+
+class MemguardBaselineWarning(pytest.PytestWarning):
+    """The baseline was recorded where its numbers may not apply (another Python version)."""
 
 
 class _Layers:
@@ -67,10 +123,26 @@ ACTIVE_KEY = pytest.StashKey[bool]()
 SECRETS_KEY = pytest.StashKey[Secrets]()
 
 
+@dataclass
+class _Run:
+    """Run-wide state of the reports and the baseline gate, validated at configure time."""
+
+    #: Files to write at the end (controller only): option name -> (absolute path, source).
+    outputs: dict[str, tuple[Path, str]] = field(default_factory=dict)
+    baseline: Baseline | None = None
+    tolerance: Tolerance = DEFAULT_TOLERANCE
+    unreadable: int = 0  # worker results that could not be read back
+    messages: list[str] = field(default_factory=list)  # shown at the end of the terminal summary
+
+
+RUN_KEY = pytest.StashKey[_Run]()
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("memguard", "memory growth guard (pytest-memguard)")
-    for name, kind, text in OPTIONS:
-        dest = "memguard_" + name.replace("-", "_")
+    for name, kind, metavar, text in OPTIONS:
+        dest = _dest(name)
+        flag_help = text.replace("%", "%%")  # argparse %-formats help; ini help is shown as is
         if kind == "bool":
             group.addoption(
                 f"--memguard-{name}",
@@ -78,7 +150,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 const=True,
                 default=None,
                 dest=dest,
-                help=text,
+                help=flag_help,
             )
         else:
             group.addoption(
@@ -86,10 +158,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 action="store",
                 default=None,
                 dest=dest,
-                metavar="N",
-                help=text,
+                metavar=metavar,
+                help=flag_help,
             )
         parser.addini(dest, help=text, type=kind, default=None)  # type: ignore[arg-type]
+
+
+def _dest(name: str) -> str:
+    return "memguard_" + name.replace("-", "_")
 
 
 def marker_help() -> str:
@@ -103,25 +179,35 @@ def marker_help() -> str:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", marker_help())
 
-    def raw(name: str, *, ini: bool) -> dict[str, Any]:
-        return {
-            n.replace("-", "_"): (config.getini if ini else config.getoption)(
-                "memguard_" + n.replace("-", "_")
-            )
-            for n, _, _ in OPTIONS
-            if n != "report"
-        }
+    def raw(*, ini: bool) -> dict[str, Any]:
+        get = config.getini if ini else config.getoption
+        return {n.replace("-", "_"): get(_dest(n)) for n in SETTINGS_OPTIONS}
 
     try:
-        ini = _settings.layer(raw("", ini=True), source=lambda key: f"ini memguard_{key}")
+        ini = _settings.layer(raw(ini=True), source=lambda key: f"ini memguard_{key}")
         cli = _settings.layer(
-            raw("", ini=False), source=lambda key: f"--memguard-{key.replace('_', '-')}"
+            raw(ini=False), source=lambda key: f"--memguard-{key.replace('_', '-')}"
         )
     except SettingsError as exc:
         raise pytest.UsageError(str(exc)) from None
     report = bool(config.getoption("memguard_report") or config.getini("memguard_report"))
     config.stash[LAYERS_KEY] = _Layers(ini, cli, report)
-    config.stash[RESULTS_KEY] = []
+    results: list[MemguardResult] = []
+    config.stash[RESULTS_KEY] = results
+    config.stash[RUN_KEY] = _configure_run(config)
+    if config.pluginmanager.hasplugin("xdist"):
+        xdist_plugin: object
+        if _xdist.is_worker(config):
+            xdist_plugin = _xdist.WorkerPlugin(results)
+        else:
+            xdist_plugin = _xdist.ControllerPlugin(lambda found, bad: _merge(config, found, bad))
+        config.pluginmanager.register(xdist_plugin, XDIST_PLUGIN)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    plugin = config.pluginmanager.get_plugin(XDIST_PLUGIN)
+    if plugin is not None:
+        config.pluginmanager.unregister(plugin)
 
 
 def _marker_values(item: pytest.Item) -> dict[str, Any]:
@@ -230,9 +316,42 @@ def _judge(
     finally:
         item.stash[ACTIVE_KEY] = False
     _record(item.config, result)
+    comparison = _compare(item.config, result)
+    _add_properties(item, result, comparison)
     if not result.passed:
         raise LeakError(failure_message(result))
+    if comparison is not None and comparison.regressed:
+        raise LeakError(f"memguard: {result.label}: {comparison.message}")
     return result
+
+
+def _compare(config: pytest.Config, result: MemguardResult) -> Comparison | None:
+    """The result against ``--memguard-baseline``, when one is given and the run was measured."""
+    run = config.stash[RUN_KEY]
+    if run.baseline is None or not result.measured:
+        return None
+    return compare(run.baseline, result, run.tolerance)
+
+
+def _add_properties(
+    item: pytest.Item, result: MemguardResult, comparison: Comparison | None
+) -> None:
+    """JUnit XML properties, so CI systems show the numbers beside the test.
+
+    They also tell the xdist controller which tests were guarded, to name those whose results
+    never arrived.
+    """
+    if not result.measured:
+        return
+    item.user_properties.extend(
+        [
+            ("memguard_growth_kb", round(result.growth_kb, 3)),
+            ("memguard_limit_kb", round(result.limit_kb, 3)),
+            (_xdist.GUARDED_PROPERTY, result.shape),
+        ]
+    )
+    if comparison is not None:
+        item.user_properties.append(("memguard_baseline", comparison.status))
 
 
 class Memguard:
@@ -353,14 +472,170 @@ def _redact_report(report: pytest.TestReport, secrets: Secrets) -> None:
     report.sections = [(title, secrets.redact(body)) for title, body in report.sections]
 
 
+def _configure_run(config: pytest.Config) -> _Run:
+    """Check the report and baseline options before any test runs: a typo or a corrupt
+    baseline must be a usage error now, not a traceback after a long run."""
+    run = _Run()
+    controller = not _xdist.is_worker(config)
+    found = _option(config, "tolerance")
+    if found is not None:
+        with _usage_error(found[1]):
+            run.tolerance = parse_tolerance(found[0])
+    located = _path_option(config, "baseline")
+    if located is not None:
+        with _usage_error(located[1]):
+            run.baseline = load_baseline(located[0])
+        mismatch = run.baseline.python_mismatch(platform.python_version())
+        if mismatch and controller:  # once per run, not once per xdist worker
+            config.issue_config_time_warning(MemguardBaselineWarning(mismatch), stacklevel=2)
+    if controller:
+        for name in OUTPUT_OPTIONS:
+            located = _path_option(config, name)
+            if located is not None:
+                with _usage_error(located[1]):
+                    _check_target(located[0])
+                run.outputs[name] = located
+    return run
+
+
+@contextlib.contextmanager
+def _usage_error(source: str) -> Iterator[None]:
+    """A bad value becomes a usage error (exit code 4) naming the option or ini key it came
+    from; ``BaselineError`` and ``ReportPathError`` already name the file and the fix."""
+    try:
+        yield
+    except (ValueError, OSError) as exc:
+        raise pytest.UsageError(f"{source}: {exc}") from None
+
+
+def _option(config: pytest.Config, name: str) -> tuple[str, str] | None:
+    """A run-wide option's text and where it came from; the command line wins over the ini."""
+    dest = _dest(name)
+    value = config.getoption(dest)
+    if value is not None:
+        return str(value), f"--memguard-{name}"
+    value = config.getini(dest)
+    if value:  # an empty ini value means unset, as for pytest's own keys
+        return str(value), f"ini {dest}"
+    return None
+
+
+def _path_option(config: pytest.Config, name: str) -> tuple[Path, str] | None:
+    """A path option made absolute: from the command line relative to where pytest was
+    started, from the ini file relative to that file, so either works from any directory."""
+    found = _option(config, name)
+    if found is None:
+        return None
+    text, source = found
+    if not text.strip():
+        raise pytest.UsageError(f"{source}: give a file path, e.g. {source}=memguard.json")
+    if source.startswith("--"):
+        base = config.invocation_params.dir
+    else:
+        base = config.inipath.parent if config.inipath else config.rootpath
+    return base / Path(text.strip()).expanduser(), source
+
+
+def _merge(config: pytest.Config, results: list[MemguardResult], unreadable: int) -> None:
+    """Add an xdist worker's results to the controller's."""
+    config.stash[RESULTS_KEY].extend(results)
+    config.stash[RUN_KEY].unreadable += unreadable
+
+
+def _results(config: pytest.Config) -> list[MemguardResult]:
+    """Every result of the run in a stable order, whichever worker ran which test."""
+    results: list[MemguardResult] = config.stash[RESULTS_KEY]
+    return sorted(results, key=lambda r: (r.nodeid, r.label))
+
+
+def _deltas(run: _Run, results: Sequence[MemguardResult]) -> dict[str, Comparison] | None:
+    if run.baseline is None:
+        return None
+    return {baseline_key(r): compare(run.baseline, r, run.tolerance) for r in results if r.measured}
+
+
+def _missing(config: pytest.Config, results: Sequence[MemguardResult]) -> list[str]:
+    plugin = config.pluginmanager.get_plugin(XDIST_PLUGIN)
+    if isinstance(plugin, _xdist.ControllerPlugin):
+        return plugin.missing(results)
+    return []
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtestloop(session: pytest.Session) -> Generator[None, object, object]:
+    """Write the files once every result is in, workers' included.
+
+    Done here rather than in ``pytest_sessionfinish`` so that a failed write can still fail
+    the session (``testsfailed``) like pytest-cov's ``--cov-fail-under``.
+    """
+    try:
+        outcome = yield
+    except BaseException as exc:
+        _write_outputs(session, stopped=f"the run stopped early ({type(exc).__name__}: {exc})")
+        raise
+    _write_outputs(session, stopped=None)
+    return outcome
+
+
+def _write_outputs(session: pytest.Session, *, stopped: str | None) -> None:
+    """Write the JSON, HTML and baseline files; a failure is a message and a failed session."""
+    config = session.config
+    run = config.stash.get(RUN_KEY, None)
+    if run is None or not run.outputs or _xdist.is_worker(config) or config.option.collectonly:
+        return
+    results = _results(config)
+    deltas = _deltas(run, results)
+    metadata = run_metadata(__version__)
+    if run.baseline is not None:
+        metadata["baseline"] = run.baseline.path
+        metadata["tolerance"] = str(run.tolerance)
+    missing = _missing(config, results)
+    if missing:
+        metadata["missing"] = missing
+    for name, (path, source) in run.outputs.items():
+        try:
+            if name == "json":
+                text = render_json(results, metadata=metadata, baseline_deltas=deltas)
+                atomic_write_text(path, text)
+            elif name == "html":
+                text = render_html(results, metadata=metadata, baseline_deltas=deltas)
+                atomic_write_text(path, text)
+            elif stopped is not None:  # a partial baseline would hide the tests that did not run
+                run.messages.append(
+                    f"memguard: {source}: baseline not saved to {path}: {stopped};"
+                    " the previous file, if any, was left unchanged"
+                )
+            else:
+                meta = {"plugin": "pytest-memguard", "plugin_version": __version__}
+                save_baseline(path, results, metadata=meta)
+        except (ReportPathError, BaselineError) as exc:
+            run.messages.append(f"ERROR: memguard: {source}: {exc}")
+            session.testsfailed += 1
+
+
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     layers = config.stash.get(LAYERS_KEY, None)
-    if layers is None or not layers.report:
+    run = config.stash.get(RUN_KEY, None)
+    if layers is None or run is None:
         return
-    results = config.stash[RESULTS_KEY]
-    terminalreporter.write_sep("=", "memguard report")
-    if not results:
-        terminalreporter.write_line("no guarded tests ran")
-        return
-    for line in terminal.render(results):
-        terminalreporter.write_line(line)
+    results = _results(config)
+    missing = _missing(config, results)
+    if layers.report:
+        terminalreporter.write_sep("=", "memguard report")
+        if results or missing:
+            for line in terminal.render(results, _deltas(run, results), missing):
+                terminalreporter.write_line(line)
+        else:
+            terminalreporter.write_line("no guarded tests ran")
+    elif missing:
+        terminalreporter.write_sep("=", "memguard")
+        for line in terminal.missing_lines(missing):
+            terminalreporter.write_line(line)
+    messages = list(run.messages)
+    if run.unreadable:
+        messages.append(
+            f"memguard: {run.unreadable} result(s) sent by xdist workers could not be read"
+            " (a worker running another pytest-memguard version?)"
+        )
+    for message in messages:
+        terminalreporter.write_line(message, red=message.startswith("ERROR"), bold=True)
