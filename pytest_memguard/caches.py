@@ -13,6 +13,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pytest_memguard.errors import MemguardUsageError
+
 
 @dataclass(frozen=True)
 class KnownCache:
@@ -98,15 +100,17 @@ KNOWN_CACHES: tuple[KnownCache, ...] = (
 
 
 class CacheDropper:
-    """Drops the known caches that hold something, and remembers which ever did.
+    """Drops the known caches that hold something, and remembers which did during the run.
 
-    ``dropped`` is a preallocated flag per cache, so calling this inside the measuring loop
-    allocates nothing that stays.
+    The first call (the end of warm-up) only empties them: what they held then came from
+    before the measured calls. ``dropped`` is a preallocated flag per cache, so calling this
+    inside the measuring loop allocates nothing that stays.
     """
 
     def __init__(self, caches: Sequence[KnownCache] = KNOWN_CACHES) -> None:
         self.caches = tuple(caches)
         self.dropped = bytearray(len(self.caches))
+        self._armed = False
 
     def __call__(self) -> None:
         for index, cache in enumerate(self.caches):
@@ -116,9 +120,10 @@ class CacheDropper:
             try:
                 if cache.size(module):
                     cache.clear(module)
-                    self.dropped[index] = 1
+                    self.dropped[index] = self._armed
             except Exception:  # a library changed its internals: measure without this cache
                 continue
+        self._armed = True
 
     def names(self) -> tuple[str, ...]:
         return tuple(c.holder for c, hit in zip(self.caches, self.dropped, strict=True) if hit)
@@ -161,7 +166,7 @@ class IgnoreList:
                 for name in attributes.split("."):
                     obj = inspect.getattr_static(obj, name)
             except (ImportError, AttributeError) as exc:
-                raise LookupError(
+                raise MemguardUsageError(
                     f"ignore={holder!r}: cannot find it ({exc}); give 'module:attribute' of an"
                     " importable module, e.g. 'myapp.auth:TOKEN_CACHE'"
                 ) from None

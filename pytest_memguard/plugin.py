@@ -37,7 +37,7 @@ from pytest_memguard.files import ReportPathError, _check_target, atomic_write_t
 from pytest_memguard.flask import FlaskCall
 from pytest_memguard.flask import basic_auth as _basic_auth
 from pytest_memguard.guard import failure_message, guard
-from pytest_memguard.redact import Secrets
+from pytest_memguard.redact import Secrets, collecting, from_values
 from pytest_memguard.report import terminal
 from pytest_memguard.report.html import render_html
 from pytest_memguard.report.json import render_json, run_metadata
@@ -162,6 +162,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 help=flag_help,
             )
         parser.addini(dest, help=text, type=kind, default=None)  # type: ignore[arg-type]
+    parser.addini(
+        "memguard_ignore",
+        help="holders (module:attribute) and type names kept out of verdicts and explanations,"
+        " one per line; marker and fixture ignore= add to them",
+        type="linelist",
+        default=[],
+    )
 
 
 def _dest(name: str) -> str:
@@ -170,9 +177,9 @@ def _dest(name: str) -> str:
 
 def marker_help() -> str:
     return (
-        "memguard(max_growth_kb=None, iterations=None, warmup=None): replay the test and fail it"
-        " when retained memory keeps growing or exceeds max_growth_kb; with the memguard"
-        " fixture, set the defaults of its calls instead."
+        "memguard(max_growth_kb=None, iterations=None, warmup=None, ignore=None): replay the"
+        " test and fail it when retained memory keeps growing or exceeds max_growth_kb; with"
+        " the memguard fixture, set the defaults of its calls instead."
     )
 
 
@@ -181,7 +188,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
     def raw(*, ini: bool) -> dict[str, Any]:
         get = config.getini if ini else config.getoption
-        return {n.replace("-", "_"): get(_dest(n)) for n in SETTINGS_OPTIONS}
+        values = {n.replace("-", "_"): get(_dest(n)) for n in SETTINGS_OPTIONS}
+        if ini:
+            values["ignore"] = config.getini("memguard_ignore") or None
+        return values
 
     try:
         ini = _settings.layer(raw(ini=True), source=lambda key: f"ini memguard_{key}")
@@ -250,6 +260,18 @@ def _before_call(config: pytest.Config) -> Callable[[], None]:
     return before
 
 
+def _secrets(item: pytest.Item) -> Secrets:
+    """The credentials seen by this test so far, kept until its teardown report."""
+    return item.stash.setdefault(SECRETS_KEY, Secrets())
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Generator[None, object, object]:
+    """Collect credentials built with ``basic_auth()`` anywhere in the test, fixtures included."""
+    with collecting(_secrets(item)):
+        return (yield)
+
+
 def _record(config: pytest.Config, result: MemguardResult) -> None:
     config.stash[RESULTS_KEY].append(result)
 
@@ -277,6 +299,9 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Generator[None, object, o
     def replay() -> None:
         function(**{arg: funcargs[arg] for arg in argnames})
 
+    # Headers built in fixtures by other means than basic_auth() are found in their values.
+    _secrets(pyfuncitem).update(from_values(funcargs.values()))
+
     _judge(
         pyfuncitem,
         replay,
@@ -294,9 +319,16 @@ def _judge(
     *,
     label: str,
     warmup_done: int = 0,
-    secrets: Callable[[], Secrets] = Secrets,
+    secrets: Callable[[], Secrets] | None = None,
 ) -> MemguardResult:
     __tracebackhide__ = True
+
+    def known_secrets() -> Secrets:
+        known = _secrets(item)
+        if secrets is not None:
+            known.update(secrets())
+        return known
+
     if item.stash.get(ACTIVE_KEY, False):
         raise MemguardUsageError(
             "memguard: a guarded call cannot run inside another guarded call; guard the outer"
@@ -310,7 +342,7 @@ def _judge(
             label=label,
             nodeid=item.nodeid,
             before_call=_before_call(item.config),
-            secrets=secrets,
+            secrets=known_secrets,
             warmup_done=warmup_done,
         )
     finally:
@@ -376,13 +408,19 @@ class Memguard:
         max_growth_kb: float | None = None,
         iterations: int | None = None,
         warmup: int | None = None,
+        ignore: Sequence[str] | None = None,
     ) -> MemguardResult:
         """Call ``fn()`` repeatedly and fail the test if the memory it keeps is not bounded."""
         __tracebackhide__ = True
         if not callable(fn):
             raise TypeError(f"memguard.run() needs a callable, got {type(fn).__name__}")
         settings = self._settings(
-            {"max_growth_kb": max_growth_kb, "iterations": iterations, "warmup": warmup},
+            {
+                "max_growth_kb": max_growth_kb,
+                "iterations": iterations,
+                "warmup": warmup,
+                "ignore": ignore,
+            },
             "memguard.run()",
         )
         name = getattr(fn, "__qualname__", type(fn).__name__)
@@ -400,12 +438,18 @@ class Memguard:
         max_growth_kb: float | None = None,
         iterations: int | None = None,
         warmup: int | None = None,
+        ignore: Sequence[str] | None = None,
         **request_kwargs: Any,
     ) -> MemguardResult:
         """Send the request(s) through the Flask test client with Basic Auth, repeatedly."""
         __tracebackhide__ = True
         settings = self._settings(
-            {"max_growth_kb": max_growth_kb, "iterations": iterations, "warmup": warmup},
+            {
+                "max_growth_kb": max_growth_kb,
+                "iterations": iterations,
+                "warmup": warmup,
+                "ignore": ignore,
+            },
             "memguard.flask()",
         )
         call = FlaskCall(
@@ -421,8 +465,7 @@ class Memguard:
             with call.propagating():
                 return _judge(self._item, call, settings, label=call.label, secrets=call.secrets)
         finally:
-            secrets = self._item.stash.setdefault(SECRETS_KEY, Secrets())
-            secrets.update(call.secrets())
+            _secrets(self._item).update(call.secrets())
 
     @staticmethod
     def basic_auth(user: str, password: str) -> dict[str, str]:

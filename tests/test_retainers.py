@@ -33,8 +33,10 @@ def test_global_list_trace_names_module_attribute_and_sample(module: types.Modul
     module.log = []
     lines = grow(module, lambda i: module.log.append(f"alice:s3cret{i}"))
     assert lines[0] == "module memguard_fake_app"
-    assert lines[1].startswith("├─ .log") and "list (+40 items" in lines[1]
-    assert lines[2].startswith("╰→ [39]") and "<redacted credential>" in lines[2]
+    assert lines[1].startswith("├─ .log")
+    assert "list (+40 items" in lines[1]
+    assert lines[2].startswith("╰→ [39]")
+    assert "<redacted credential>" in lines[2]
     assert "s3cret" not in "".join(lines)
 
 
@@ -46,11 +48,12 @@ def test_untracked_dict_cache_is_found(module: types.ModuleType) -> None:
 
 def test_class_attribute_path(module: types.ModuleType) -> None:
     class Registry:
-        sessions: list[object] = []
+        sessions: list[object] = []  # noqa: RUF012 - the leak under test
 
     module.Registry = Registry
     lines = grow(module, lambda i: Registry.sessions.append([i]))
-    assert lines[1].startswith("├─ .Registry") and lines[1].rstrip().endswith("type")
+    assert lines[1].startswith("├─ .Registry")
+    assert lines[1].rstrip().endswith("type")
     assert lines[2].startswith("├─ .sessions")
 
 
@@ -73,7 +76,8 @@ def test_reading_never_runs_properties_or_proxies(module: types.ModuleType) -> N
     module.items = []
     lines = grow(module, lambda i: module.items.append(Trap()))
     assert any(".items" in line for line in lines)
-    assert lines[-1].startswith("╰→ [39]") and "test_retainers.Trap <" in lines[-1]
+    assert lines[-1].startswith("╰→ [39]")
+    assert "test_retainers.Trap <" in lines[-1]
 
 
 def test_nothing_grew_gives_no_holder(module: types.ModuleType) -> None:

@@ -97,7 +97,17 @@ def render(
         footer += f", {len(missing)} missing"
     lines.append(footer)
     lines.extend(missing_lines(missing))
+    lines.extend(ignored_lines(results))
     return lines
+
+
+def ignored_lines(results: Sequence[MemguardResult]) -> list[str]:
+    """What each run kept out of its verdict, so that nothing is hidden silently."""
+    return [
+        f"ignored in {r.nodeid}{'' if r.label in ('', 'test body') else f' [{r.label}]'}: {entry}"
+        for r in results
+        for entry in r.ignored
+    ]
 
 
 def missing_lines(missing: Sequence[str]) -> list[str]:
