@@ -9,8 +9,19 @@ from pytest_memguard.settings import Settings, SettingsError
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str) -> object:
+    """``MemguardBaselineWarning`` is a ``PytestWarning``: imported from the plugin on demand,
+    so that importing this package does not import pytest."""
+    if name == "MemguardBaselineWarning":
+        from pytest_memguard.plugin import MemguardBaselineWarning
+
+        return MemguardBaselineWarning
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 __all__ = [
     "LeakError",
+    "MemguardBaselineWarning",
     "MemguardResult",
     "MemguardUsageError",
     "Settings",

@@ -137,14 +137,17 @@ class Tolerance:
     fraction: float = 0.10
     absolute_kb: float = 4.0
 
+    def margin_kb(self, baseline_kb: float) -> float:
+        """How far from its baseline a test may move before it counts as changed."""
+        return abs(baseline_kb) * self.fraction + self.absolute_kb
+
     def allowed_kb(self, baseline_kb: float) -> float:
         """The most a test may now retain; a negative baseline (memory freed) counts as 0."""
-        return max(baseline_kb, 0.0) * (1.0 + self.fraction) + self.absolute_kb
+        return max(baseline_kb, 0.0) + self.margin_kb(max(baseline_kb, 0.0))
 
     def floor_kb(self, baseline_kb: float) -> float:
         """Below this the test improved by more than noise: the mirror image of the allowance."""
-        base = max(baseline_kb, 0.0)
-        return base - (self.allowed_kb(baseline_kb) - base)
+        return baseline_kb - self.margin_kb(baseline_kb)
 
     def __str__(self) -> str:
         parts = []

@@ -66,7 +66,7 @@ def atomic_write_text(path: PathLike, text: str, *, encoding: str = "utf-8") -> 
     target = Path(path)
     if target.is_symlink():
         target = Path(os.path.realpath(target))
-    _check_target(target)
+    check_writable(target)
     data = text.encode(encoding)  # fail on unencodable text before touching the disk
     directory = target.parent
     tmp, fd = _create_temp(target)
@@ -96,7 +96,7 @@ def atomic_write_text(path: PathLike, text: str, *, encoding: str = "utf-8") -> 
     _fsync_directory(directory)
 
 
-def _check_target(target: Path) -> None:
+def check_writable(target: Path) -> None:
     """Turn the common mistakes into one clear message before any temporary file exists."""
     directory = target.parent
     if target.is_dir():

@@ -33,7 +33,7 @@ from pytest_memguard.baseline import (
     save_baseline,
 )
 from pytest_memguard.errors import LeakError, MemguardUsageError
-from pytest_memguard.files import ReportPathError, _check_target, atomic_write_text
+from pytest_memguard.files import ReportPathError, atomic_write_text, check_writable
 from pytest_memguard.flask import FlaskCall
 from pytest_memguard.flask import basic_auth as _basic_auth
 from pytest_memguard.guard import failure_message, guard
@@ -536,7 +536,7 @@ def _configure_run(config: pytest.Config) -> _Run:
             located = _path_option(config, name)
             if located is not None:
                 with _usage_error(located[1]):
-                    _check_target(located[0])
+                    check_writable(located[0])
                 run.outputs[name] = located
     return run
 

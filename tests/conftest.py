@@ -46,3 +46,19 @@ def run(pytester: pytest.Pytester):
         return pytester.runpytest("-p", "no:cacheprovider", *args)
 
     return run
+
+
+@pytest.fixture
+def sub(pytester: pytest.Pytester):
+    """Like ``run``, in a subprocess: verdicts and sizes do not depend on the heap of the
+    pytest running this suite, and xdist starts its workers as processes anyway."""
+
+    def sub(*args: str, **files: str) -> pytest.RunResult:
+        pytester.makeini("[pytest]\nconsole_output_style = classic\n")
+        if files:
+            pytester.makepyfile(**files)
+        return pytester.runpytest_subprocess(
+            "-p", "no:cacheprovider", "-p", "no:benchmark", *args, timeout=120
+        )
+
+    return sub

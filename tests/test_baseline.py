@@ -405,3 +405,10 @@ def test_baseline_with_integer_growth_loads(tmp_path: Path) -> None:
     loaded = load_baseline(path)
     assert loaded.tests == {"t": BaselineEntry(3.0)}
     assert loaded.metadata == {}
+
+
+def test_identical_negative_runs_are_ok_not_improved() -> None:
+    # A run that freed memory (e.g. a cache emptied) has a negative growth; the same number
+    # again is noise, not an improvement, and the allowance stays at least the absolute part.
+    assert DEFAULT_TOLERANCE.floor_kb(-16.0) == pytest.approx(-16.0 - 1.6 - 4.0)
+    assert DEFAULT_TOLERANCE.allowed_kb(-16.0) == pytest.approx(4.0)

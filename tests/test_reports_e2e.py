@@ -40,20 +40,6 @@ def test_param(x):
 """
 
 
-@pytest.fixture
-def sub(pytester: pytest.Pytester):
-    """Like ``run``, in a subprocess: verdicts and sizes then do not depend on the heap of the
-    pytest running this suite, which frees and allocates around in-process runs."""
-
-    def sub(*args: str, **files: str) -> pytest.RunResult:
-        pytester.makeini("[pytest]\nconsole_output_style = classic\n")
-        if files:
-            pytester.makepyfile(**files)
-        return pytester.runpytest_subprocess("-p", "no:cacheprovider", *args)
-
-    return sub
-
-
 def read_json(path: Path) -> dict[str, object]:
     data = json.loads(path.read_text(encoding="utf-8"))
     assert isinstance(data, dict)

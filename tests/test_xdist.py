@@ -51,22 +51,6 @@ def test_b_crash():
 """
 
 
-@pytest.fixture
-def sub(pytester: pytest.Pytester):
-    """pytest in a subprocess with classic output, without pytest-benchmark's warning about
-    xdist (conftest keeps the tests in file order)."""
-
-    def sub(*args: str, **files: str) -> pytest.RunResult:
-        pytester.makeini("[pytest]\nconsole_output_style = classic\n")
-        if files:
-            pytester.makepyfile(**files)
-        return pytester.runpytest_subprocess(
-            "-p", "no:cacheprovider", "-p", "no:benchmark", *args, timeout=120
-        )
-
-    return sub
-
-
 def verdicts(path: Path) -> list[tuple[object, ...]]:
     """What must not depend on how tests were spread over processes, in report order."""
     report = json.loads(path.read_text())
