@@ -645,6 +645,18 @@ def revision() -> str:
     return done.stdout.strip() or "unknown"
 
 
+def plugin_digest() -> str:
+    """A hash of memguard's sources, to tell whether they changed while the benchmark ran."""
+    import hashlib
+
+    import pytest_memguard
+
+    digest = hashlib.sha256()
+    for path in sorted(Path(pytest_memguard.__file__).parent.rglob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
 def choose(option: str | None, quick: bool) -> list[str]:
     if option:
         names = [n.strip() for n in option.split(",") if n.strip()]
@@ -681,6 +693,7 @@ def main(argv: list[str] | None = None) -> int:
     names = choose(args.scenarios, args.quick)
     keys = ["bare", "marker", "fixture"] + ([] if args.no_memray else ["leaks", "memory"])
     started = time.perf_counter()
+    sources = plugin_digest()
     print(
         f"pytest-memguard benchmark {datetime.date.today().isoformat()}, checkout {revision()};"
         f" python {platform.python_version()}, {platform.system()} {platform.machine()},"
@@ -731,6 +744,8 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print_targets(results, names, keys, stable, heap, rss)
     print_notes(results, names, keys)
+    if plugin_digest() != sources:
+        print("WARNING: pytest_memguard's sources changed during the run; numbers mix versions")
     laps = ", ".join(f"{name} {seconds:.0f} s" for name, seconds in phases.items())
     print(f"total runtime {time.perf_counter() - started:.0f} s ({laps})")
     return 0
