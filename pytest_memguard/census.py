@@ -70,7 +70,7 @@ class _Summary:
         for container, _ in untracked_containers():
             objects.append(container)
             objects.extend(contents(container))
-        excluded = {id(x) for x in exclude}
+        excluded = {id(x) for x in exclude} | {id(exclude)}
         unique = {id(o): o for o in objects if id(o) not in excluded}
         del objects
         rows = summary.summarize(list(unique.values()))  # type: ignore[no-untyped-call]
@@ -103,18 +103,28 @@ def full_census(
     """
     gc.collect()
     before = _Summary()
+    tracked_before = objgraph.typestats(shortnames=False)
     run()
     gc.collect()
-    after = _Summary(exclude=before.own() + exclude())
+    tracked_after = objgraph.typestats(shortnames=False)
+    bookkeeping = (*_own(tracked_before), *_own(tracked_after))
+    after = _Summary(exclude=(*before.own(), bookkeeping, *bookkeeping, *exclude()))
     old = before.table()
     rows = []
     for name, (count, size) in after.table().items():
         c0, s0 = old.get(name, (0, 0))
         # A lone object under NOISE_BYTES is the census's own churn, not a trend.
         if size - s0 >= NOISE_BYTES or count - c0 >= 2:
-            rows.append(TypeGrowth(_short(name), count - c0, size - s0, "pympler"))
+            short = _short(name)
+            long = short if "." in short else f"builtins.{short}"
+            tracked = tracked_after.get(long, 0) - tracked_before.get(long, 0)
+            rows.append(TypeGrowth(short, count - c0, size - s0, "pympler", tracked))
     rows.sort(key=_biggest_first)
     return tuple(rows[:limit])
+
+
+def _own(counts: dict[str, int]) -> tuple[object, ...]:
+    return (counts, *counts.keys(), *counts.values())
 
 
 def _short(name: str) -> str:

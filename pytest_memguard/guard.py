@@ -157,7 +157,8 @@ def failure_message(result: MemguardResult) -> str:
         width = max(len(t.name) for t in result.types[:5])
         for t in result.types[:5]:
             size = f"{t.size_delta / 1024:+9,.1f} KiB"
-            lines.append(f"    {t.name:<{width}}  {t.count_delta:+8,} objects  {size}")
+            tracked = "" if t.tracked_delta is None else f" ({t.tracked_delta:+,} gc-tracked)"
+            lines.append(f"    {t.name:<{width}}  {t.count_delta:+8,} objects{tracked}  {size}")
     lines.extend(f"  {line}" for line in result.explanation)
     if result.extra.get("disturbed"):
         lines.append(f"  note: measurement disturbed: {result.extra['disturbed']}")

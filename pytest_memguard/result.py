@@ -22,6 +22,7 @@ class TypeGrowth:
     count_delta: int
     size_delta: int
     source: str = "pympler"  # "objgraph" (gc-tracked objects) or "pympler" (all objects)
+    tracked_delta: int | None = None  # of count_delta, objects the gc tracks (objgraph)
 
 
 @dataclass(frozen=True)
