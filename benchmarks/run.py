@@ -31,9 +31,11 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import hashlib
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -200,7 +202,32 @@ class Sessions:
         self.workdir = workdir
         self.count = 0
         self._lock = threading.Lock()  # stability sessions run two at a time
+        self.digests: list[str] = []
+        self.snapshot()
         (workdir / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
+
+    def snapshot(self) -> str:
+        """Copy memguard's sources for the sessions to import, and return their hash.
+
+        Every session measures the copy, so edits to the checkout during a long run do not mix
+        versions in one table.
+        """
+        import pytest_memguard
+
+        target = self.workdir / "plugin" / "pytest_memguard"
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.copytree(
+            Path(pytest_memguard.__file__).parent,
+            target,
+            ignore=shutil.ignore_patterns("__pycache__"),
+        )
+        digest = hashlib.sha256()
+        for path in sorted(target.rglob("*")):
+            if path.is_file():
+                digest.update(path.relative_to(target).as_posix().encode())
+                digest.update(path.read_bytes())
+        self.digests.append(digest.hexdigest()[:12])
+        return self.digests[-1]
 
     def run(self, name: str, source: str, plugins: Sequence[str], *extra: str) -> dict[str, Any]:
         """Run one session and return what the harness wrote (records, RSS)."""
@@ -216,7 +243,8 @@ class Sessions:
         env = dict(os.environ)
         # Only the plugin under test is loaded: nothing else pays or changes anything.
         env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+        path = [str(self.workdir / "plugin"), str(ROOT), env.get("PYTHONPATH")]
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, path))
         env["PYTHONDONTWRITEBYTECODE"] = "1"
         for attempt in range(1, ATTEMPTS + 1):
             done = subprocess.run(
@@ -236,6 +264,8 @@ class Sessions:
             # A plugin being edited in this checkout can fail to import for a moment.
             progress(f"  session {name} exited {done.returncode}; retrying in {RETRY_WAIT} s")
             time.sleep(RETRY_WAIT)
+            with self._lock:
+                self.snapshot()
         test.unlink()
         payload: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
         out.unlink()
@@ -645,18 +675,6 @@ def revision() -> str:
     return done.stdout.strip() or "unknown"
 
 
-def plugin_digest() -> str:
-    """A hash of memguard's sources, to tell whether they changed while the benchmark ran."""
-    import hashlib
-
-    import pytest_memguard
-
-    digest = hashlib.sha256()
-    for path in sorted(Path(pytest_memguard.__file__).parent.rglob("*.py")):
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:12]
-
-
 def choose(option: str | None, quick: bool) -> list[str]:
     if option:
         names = [n.strip() for n in option.split(",") if n.strip()]
@@ -693,20 +711,20 @@ def main(argv: list[str] | None = None) -> int:
     names = choose(args.scenarios, args.quick)
     keys = ["bare", "marker", "fixture"] + ([] if args.no_memray else ["leaks", "memory"])
     started = time.perf_counter()
-    sources = plugin_digest()
-    print(
-        f"pytest-memguard benchmark {datetime.date.today().isoformat()}, checkout {revision()};"
-        f" python {platform.python_version()}, {platform.system()} {platform.machine()},"
-        f" {os.cpu_count()} cpus"
-    )
-    print(
-        f"{len(names)} scenarios, {CALLS} calls each ({WARMUP} warm-up + {MEASURED} measured),"
-        f" bound {BOUND_KB} KiB; seconds = time to a verdict, median of {runs}"
-        f" run{'s' if runs > 1 else ''}",
-        flush=True,
-    )
     with tempfile.TemporaryDirectory(prefix="memguard-bench-") as tmp:
         sessions = Sessions(Path(tmp))
+        print(
+            f"pytest-memguard benchmark {datetime.date.today().isoformat()}, checkout"
+            f" {revision()}, memguard sources {sessions.digests[0]} (copied at start);"
+            f" python {platform.python_version()}, {platform.system()} {platform.machine()},"
+            f" {os.cpu_count()} cpus"
+        )
+        print(
+            f"{len(names)} scenarios, {CALLS} calls each ({WARMUP} warm-up + {MEASURED}"
+            f" measured), bound {BOUND_KB} KiB; seconds = time to a verdict, median of {runs}"
+            f" run{'s' if runs > 1 else ''}",
+            flush=True,
+        )
         phases: dict[str, float] = {}
         phase = time.perf_counter()
 
@@ -744,8 +762,11 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print_targets(results, names, keys, stable, heap, rss)
     print_notes(results, names, keys)
-    if plugin_digest() != sources:
-        print("WARNING: pytest_memguard's sources changed during the run; numbers mix versions")
+    if len(set(sessions.digests)) > 1:
+        print(
+            f"WARNING: memguard's sources were copied again after a failed session and changed:"
+            f" {' -> '.join(sessions.digests)}; the numbers mix versions"
+        )
     laps = ", ".join(f"{name} {seconds:.0f} s" for name, seconds in phases.items())
     print(f"total runtime {time.perf_counter() - started:.0f} s ({laps})")
     return 0
