@@ -19,6 +19,7 @@ def __getattr__(name: str) -> object:
         return MemguardBaselineWarning
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
+
 __all__ = [
     "LeakError",
     "MemguardBaselineWarning",

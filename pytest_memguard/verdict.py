@@ -87,12 +87,18 @@ class Decision:
     @property
     def reason(self) -> str:
         if self.shape == "growing":
-            when = (
-                f"crossed the bound by call {self.calls}"
-                if self.crosses_at is None
-                else f"would cross the bound after ~{self.crosses_at:,} calls"
+            if self.crosses_at is None:
+                # Not run longer: over the bound either way, and a cache still filling past it
+                # looks the same as a leak, so say both facts rather than guess which.
+                return (
+                    f"retained {_kib(self.growth_bytes)}, over the bound of"
+                    f" {_kib(self.limit_bytes)}, and still growing at ~{self.rate:,.0f} B/call"
+                    f" at call {self.calls}"
+                )
+            return (
+                f"still growing at ~{self.rate:,.0f} B/call,"
+                f" would cross the bound after ~{self.crosses_at:,} calls"
             )
-            return f"still growing at ~{self.rate:,.0f} B/call, {when}"
         if not self.passed:
             return f"retained {_kib(self.growth_bytes)} over the bound of {_kib(self.limit_bytes)}"
         return f"{self.shape} at {_kib(self.growth_bytes)}"

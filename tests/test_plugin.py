@@ -193,7 +193,8 @@ def test_fixture_run_fails_a_leak_pointing_at_the_test_line(run) -> None:
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
         [
-            "LeakError: memguard: run(test_run.<locals>.<lambda>): still growing*",
+            "LeakError: memguard: run(test_run.<locals>.<lambda>): retained * KiB,"
+            " over the bound of 16.0 KiB, and still growing*",
             "*bytes*+* objects*",
             "test_fx.py:3: guarded here",
         ]

@@ -119,8 +119,20 @@ def test_test_entry_keys_and_order() -> None:
     assert set(entry) >= REQUIRED
     assert list(entry) == list(TEST_FIELDS)
     assert entry["types"] == [
-        {"name": "Session", "count_delta": 4, "size_delta": 2048, "source": "objgraph"},
-        {"name": "dict", "count_delta": 4, "size_delta": 1024, "source": "pympler"},
+        {
+            "name": "Session",
+            "count_delta": 4,
+            "size_delta": 2048,
+            "source": "objgraph",
+            "tracked_delta": None,
+        },
+        {
+            "name": "dict",
+            "count_delta": 4,
+            "size_delta": 1024,
+            "source": "pympler",
+            "tracked_delta": None,
+        },
     ]
     assert entry["series"] == [512, 1024, 1536, 2048]
     assert entry["series_kb"] == [0.5, 1.0, 1.5, 2.0]
