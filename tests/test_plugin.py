@@ -448,8 +448,6 @@ def test_nested_guarded_calls_are_refused(run) -> None:
 
 def test_async_test_without_async_plugin_is_a_clear_error(run) -> None:
     result = run(
-        "-W",
-        "ignore::pytest.PytestUnhandledCoroutineWarning",
         test_async="""
         import pytest
 
