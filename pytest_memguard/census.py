@@ -40,13 +40,18 @@ def tracked_growth(limit: int = TOP_TYPES) -> tuple[TypeGrowth, ...]:
         del new
     rows = []
     for name, count in counts.items():
-        if count < 2 and sizes.get(name, 0) < NOISE_BYTES:
-            continue  # a lone small object is interpreter churn (a context, a cell), not a trend
+        if _noise(count, sizes.get(name, 0)):
+            continue
         rows.append(
             TypeGrowth(name.removeprefix("builtins."), count, sizes.get(name, 0), "objgraph")
         )
     rows.sort(key=_biggest_first)
     return tuple(rows[:limit])
+
+
+def _noise(count: int, size: int) -> bool:
+    """A lone small object is interpreter or census churn (a context, a cell), not a trend."""
+    return count < 2 and size < NOISE_BYTES
 
 
 def _type_name(cls: type) -> str:
@@ -113,8 +118,7 @@ def full_census(
     rows = []
     for name, (count, size) in after.table().items():
         c0, s0 = old.get(name, (0, 0))
-        # A lone object under NOISE_BYTES is the census's own churn, not a trend.
-        if size - s0 >= NOISE_BYTES or count - c0 >= 2:
+        if not _noise(count - c0, size - s0):
             short = _short(name)
             long = short if "." in short else f"builtins.{short}"
             tracked = tracked_after.get(long, 0) - tracked_before.get(long, 0)

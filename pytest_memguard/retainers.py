@@ -14,7 +14,7 @@ import itertools
 import sys
 import types
 from array import array
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -272,19 +272,13 @@ def _newest(holder: Any) -> tuple[str, object] | None:
         if issubclass(kind, deque) and deque.__len__(holder):
             return "[-1]", deque.__getitem__(holder, -1)
         if issubclass(kind, dict) and dict.__len__(holder):
-            key = next(_reversed_keys(holder))
+            key = next(reversed(dict.keys(holder)))
             return f"[{_key_text(key)}]", dict.__getitem__(holder, key)
         if issubclass(kind, set) and set.__len__(holder):
             return "{member}", next(iter(set.__iter__(holder)))
     except Exception:  # the explanation must never hide the verdict
         return None
     return None
-
-
-def _reversed_keys(holder: Any) -> Iterator[object]:
-    if type(holder) is OrderedDict or issubclass(type(holder), dict):
-        return iter(reversed(list(dict.keys(holder))[-1:]))
-    return iter(())
 
 
 def _key_text(key: object) -> str:

@@ -278,31 +278,6 @@ def test_help_lists_every_option_in_one_group(pytester: pytest.Pytester) -> None
 
 
 @pytest.mark.parametrize(
-    ("marker", "message"),
-    [
-        ("max_grwth_kb=64", "unknown keyword 'max_grwth_kb'; did you mean 'max_growth_kb'?"),
-        ("max_growth_kb=-1", "max_growth_kb=-1 is not valid*"),
-        ("max_growth_kb='abc'", "max_growth_kb='abc' is not valid*"),
-        ("iterations=0", "iterations=0 is not valid*"),
-        ("64", "*takes keywords only*"),
-    ],
-)
-def test_bad_marker_is_a_clear_error_not_internalerror(run, marker: str, message: str) -> None:
-    result = run(
-        test_bad=f"""
-        import pytest
-
-        @pytest.mark.memguard({marker})
-        def test_x():
-            pass
-        """
-    )
-    result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines([f"*@pytest.mark.memguard*{message}"])
-    result.stdout.no_fnmatch_line("*INTERNALERROR*")
-
-
-@pytest.mark.parametrize(
     ("args", "message"),
     [
         (["--memguard-iterations=abc"], "*--memguard-iterations: iterations='abc' is not valid*"),
