@@ -124,8 +124,11 @@ def test_bounded_cache_plateau_passes_and_is_reported_as_plateau(run) -> None:
     result.stdout.fnmatch_lines(["*test_rotating*PASSED*KiB*plateau*"])
 
 
-def test_bounded_cache_over_the_bound_fails_as_plateau(run) -> None:
-    result = run(
+def test_bounded_cache_over_the_bound_fails_as_plateau(sub) -> None:
+    # In a subprocess: in-process under an xdist worker (CI's -n 2), the worker's execnet
+    # thread and the outer heap add ~28 B/call to the series and the tail reads as rising
+    # (seen once on 3.13); the verdict fails either way, this test pins the plateau wording.
+    result = sub(
         test_cache="""
         import collections, pytest
         ring = collections.deque(maxlen=100)
