@@ -9,7 +9,10 @@ Every module in ``SCENARIOS`` exposes the same interface:
 * ``SCENARIO``: keyword arguments for ``memguard.flask(app, **SCENARIO)``: ``path`` (a str or
   a list of str, cycled), ``auth`` (a ``(user, password)`` pair, a module-level callable
   ``i -> (user, password)`` for rotating credentials, a list of pairs cycled, or ``None``)
-  and optionally ``headers``, ``method`` and ``expect_status``.
+  and optionally ``headers``, ``method`` and ``expect_status``;
+* ``BOUND_KB`` (optional): the growth bound every mode of ``benchmarks/run.py`` gets for this
+  scenario, in KiB; :data:`DEFAULT_BOUND_KB` when absent. A module that sets it says in its
+  docstring why its steady state needs more (read it with :func:`bound_kb`).
 
 ``benchmarks/corpus_check.py`` verifies every ground truth independently with ``tracemalloc``.
 """
@@ -18,6 +21,9 @@ from __future__ import annotations
 
 import importlib
 from types import ModuleType
+
+#: The bound of a scenario that does not set ``BOUND_KB``, in KiB.
+DEFAULT_BOUND_KB = 64
 
 #: Module names, in a stable order: leaks first, then clean apps.
 SCENARIOS: list[str] = [
@@ -54,3 +60,11 @@ def load(name: str) -> ModuleType:
     if name not in SCENARIOS:
         raise KeyError(f"unknown corpus scenario {name!r}")
     return importlib.import_module(f"{__name__}.{name}")
+
+
+def bound_kb(module: ModuleType) -> int:
+    """The scenario's growth bound in KiB: its ``BOUND_KB``, or :data:`DEFAULT_BOUND_KB`."""
+    value = getattr(module, "BOUND_KB", DEFAULT_BOUND_KB)
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise TypeError(f"{module.__name__}.BOUND_KB must be a positive int, got {value!r}")
+    return value
