@@ -8,12 +8,15 @@ runs the same calls, 220 of them (20 warm-up + 200 measured), built like ``memgu
 builds them:
 
 * ``bare``: the calls in a loop, no measuring: the physical limit;
-* ``marker``: ``@pytest.mark.memguard(max_growth_kb=64)`` on a test that sends one request (the
-  plugin replays it);
-* ``fixture``: ``memguard.flask(app, **SCENARIO, max_growth_kb=64)``;
-* ``leaks``: pytest-memray's ``@pytest.mark.limit_leaks("64 KB")`` on the 220-call loop;
+* ``marker``: ``@pytest.mark.memguard(max_growth_kb=BOUND)`` on a test that sends one request
+  (the plugin replays it);
+* ``fixture``: ``memguard.flask(app, **SCENARIO, max_growth_kb=BOUND)``;
+* ``leaks``: pytest-memray's ``@pytest.mark.limit_leaks("BOUND KB")`` on the 220-call loop;
 * ``memory``: pytest-memray's ``limit_memory`` on the loop, bounded by the peak of the first 20
-  calls (measured by pytest-memray itself in a calibration session) plus the same 64 KiB.
+  calls (measured by pytest-memray itself in a calibration session) plus the same BOUND KiB.
+
+BOUND is the scenario's own bound: 64 KiB unless its module sets ``BOUND_KB`` (and says why in
+its docstring), see ``benchmarks.corpus.bound_kb``. The heap and RSS sessions use 64 KiB.
 
 Each mode is one generated test file parametrised over the scenarios, run in a fresh pytest
 process per (mode, repetition), with only the plugin under test loaded. The modes alternate
@@ -53,12 +56,18 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.corpus import SCENARIOS, load  # noqa: E402 (needs the path above)
+from benchmarks.corpus import (  # noqa: E402 (needs the path above)
+    DEFAULT_BOUND_KB,
+    SCENARIOS,
+    bound_kb,
+    load,
+)
 
 WARMUP = 20
 MEASURED = 200
 CALLS = WARMUP + MEASURED
-BOUND_KB = 64
+#: The heap and RSS sessions' bound; the modes use each scenario's own (``bound_kb``).
+BOUND_KB = DEFAULT_BOUND_KB
 #: The quick run's scenarios unless ``--scenarios`` says otherwise: one fixed-credential leak,
 #: one rotating-credential leak, and their clean counterparts.
 QUICK_SCENARIOS = ("leak_global_list", "leak_token_cache", "clean_stateless", "clean_lru_bounded")
@@ -86,6 +95,7 @@ import pytest
 from benchmarks.harness import warm_process
 
 NAMES = {names!r}
+BOUNDS_KB = {bounds_kb!r}
 CALLS = {calls}
 
 
@@ -96,6 +106,17 @@ def test_0_warm_process():
 
 LOOP = "    for _ in range(CALLS):\n        scenario.call()\n"
 PARAMS = '@pytest.mark.parametrize("scenario", NAMES, indirect=True)\n'
+
+
+def marked(mark: str) -> str:
+    """Parametrise over the scenarios, each with ``mark`` (an expression of ``n``, its name)."""
+    return (
+        "@pytest.mark.parametrize(\n"
+        '    "scenario",\n'
+        f"    [pytest.param(n, marks={mark}, id=n) for n in NAMES],\n"
+        "    indirect=True,\n"
+        ")\n"
+    )
 
 
 @dataclass(frozen=True)
@@ -109,7 +130,13 @@ class Mode:
     body: str
 
     def source(self, names: Sequence[str], calls: int = CALLS, **extra: Any) -> str:
-        return HEADER.format(names=list(names), calls=calls) + self.body.format(**extra)
+        header = HEADER.format(names=list(names), bounds_kb=bounds_of(names), calls=calls)
+        return header + self.body.format(**extra)
+
+
+def bounds_of(names: Iterable[str]) -> dict[str, int]:
+    """Each scenario's own bound in KiB."""
+    return {name: bound_kb(load(name)) for name in names}
 
 
 MODES: dict[str, Mode] = {
@@ -121,8 +148,7 @@ MODES: dict[str, Mode] = {
             "memguard marker",
             "memguard",
             MEMGUARD_PLUGIN,
-            PARAMS
-            + f"@pytest.mark.memguard(max_growth_kb={BOUND_KB})\n"
+            marked("pytest.mark.memguard(max_growth_kb=BOUNDS_KB[n])")
             + "def test_scenario(scenario):\n    scenario.call()\n",
         ),
         Mode(
@@ -132,15 +158,16 @@ MODES: dict[str, Mode] = {
             MEMGUARD_PLUGIN,
             PARAMS
             + "def test_scenario(scenario, memguard):\n"
-            + f"    memguard.flask(scenario.app, **scenario.kwargs, max_growth_kb={BOUND_KB})\n",
+            + "    memguard.flask(\n"
+            + "        scenario.app, **scenario.kwargs, max_growth_kb=BOUNDS_KB[scenario.name]\n"
+            + "    )\n",
         ),
         Mode(
             "leaks",
             "memray limit_leaks",
             "memray",
             MEMRAY_PLUGIN,
-            PARAMS
-            + f'@pytest.mark.limit_leaks("{BOUND_KB} KB")\n'
+            marked('pytest.mark.limit_leaks(f"{{BOUNDS_KB[n]}} KB")')
             + "def test_scenario(scenario):\n"
             + LOOP,
         ),
@@ -149,14 +176,10 @@ MODES: dict[str, Mode] = {
             "memray limit_memory",
             "memray",
             MEMRAY_PLUGIN,
-            "BOUNDS = {bounds!r}\n\n\n"
-            "@pytest.mark.parametrize(\n"
-            '    "scenario",\n'
-            '    [pytest.param(n, marks=pytest.mark.limit_memory(f"{{BOUNDS[n]}} B"), id=n)'
-            " for n in NAMES],\n"
-            "    indirect=True,\n"
-            ")\n"
-            "def test_scenario(scenario):\n" + LOOP,
+            "LIMITS = {bounds!r}\n\n\n"
+            + marked('pytest.mark.limit_memory(f"{{LIMITS[n]}} B")')
+            + "def test_scenario(scenario):\n"
+            + LOOP,
         ),
     )
 }
@@ -300,18 +323,20 @@ def add(results: Results, mode: Mode, payload: dict[str, Any]) -> None:
 
 
 def memory_bounds(sessions: Sessions, names: Sequence[str]) -> dict[str, int]:
-    """``limit_memory`` bound per scenario: pytest-memray's peak for the warm-up calls + 64 KiB.
+    """``limit_memory`` bound per scenario: pytest-memray's warm-up peak + the scenario's bound.
 
     A user sizing ``limit_memory`` would measure what a test needs and allow a margin; the
     margin is the same bound memguard gets, so both tools are asked the same question: does
-    memory keep more than 64 KiB once the code is warm?
+    memory keep more than the bound (64 KiB unless the scenario sets its own) once the code is
+    warm?
     """
     payload = sessions.run("peak", PEAK.source(names, calls=WARMUP), PEAK.plugins)
     bounds = {}
     for record in scenario_records(payload):
+        name = record["scenario"]
         if record.get("memray_peak") is None:
-            raise RuntimeError(f"no pytest-memray peak for {record['scenario']}: {record}")
-        bounds[record["scenario"]] = int(record["memray_peak"]) + BOUND_KB * 1024
+            raise RuntimeError(f"no pytest-memray peak for {name}: {record}")
+        bounds[name] = int(record["memray_peak"]) + bound_kb(load(name)) * 1024
     return bounds
 
 
@@ -675,6 +700,13 @@ def revision() -> str:
     return done.stdout.strip() or "unknown"
 
 
+def bound_text(names: Sequence[str]) -> str:
+    """The bound for the header line, naming the scenarios that set their own."""
+    own = [f"{n} {kb} KiB" for n, kb in bounds_of(names).items() if kb != DEFAULT_BOUND_KB]
+    text = f"bound {DEFAULT_BOUND_KB} KiB"
+    return text + (f" unless the scenario sets its own: {', '.join(own)}" if own else "")
+
+
 def choose(option: str | None, quick: bool) -> list[str]:
     if option:
         names = [n.strip() for n in option.split(",") if n.strip()]
@@ -721,7 +753,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(
             f"{len(names)} scenarios, {CALLS} calls each ({WARMUP} warm-up + {MEASURED}"
-            f" measured), bound {BOUND_KB} KiB; seconds = time to a verdict, median of {runs}"
+            f" measured), {bound_text(names)}; seconds = time to a verdict, median of {runs}"
             f" run{'s' if runs > 1 else ''}",
             flush=True,
         )
@@ -756,7 +788,7 @@ def main(argv: list[str] | None = None) -> int:
     if bounds:
         kib = sorted(b / 1024 for b in bounds.values())
         print(
-            f"limit_memory bounds: peak of the {WARMUP} warm-up calls + {BOUND_KB} KiB,"
+            f"limit_memory bounds: peak of the {WARMUP} warm-up calls + the scenario's bound,"
             f" {kib[0]:,.0f} to {kib[-1]:,.0f} KiB"
         )
     print()
