@@ -39,24 +39,48 @@ MAX_KEPT_WARNINGS = 10
 
 @dataclass(frozen=True)
 class GcState:
-    """What the loop changes in the garbage collector, to put back exactly."""
+    """What the code under test may change in the garbage collector, to put back exactly."""
 
     enabled: bool
     thresholds: tuple[int, ...]
-    frozen: int
+    frozen: bool
 
     @classmethod
     def save(cls) -> GcState:
-        return cls(gc.isenabled(), gc.get_threshold(), gc.get_freeze_count())
+        return cls(gc.isenabled(), gc.get_threshold(), gc.get_freeze_count() > 0)
 
     def restore(self) -> None:
-        if gc.get_freeze_count() and not self.frozen:
-            gc.unfreeze()
         gc.set_threshold(*self.thresholds)
         if self.enabled:
             gc.enable()
         else:
             gc.disable()
+
+
+@contextmanager
+def frozen_heap() -> Iterator[bool]:
+    """Freeze what is alive, so that collections and ``gc.get_objects()`` see only newer objects.
+
+    Yields whether it froze: a heap the code froze itself (a pre-fork server) stays frozen, and
+    then ``gc.get_objects()`` cannot tell new from old. Only young garbage is collected first: a
+    full collection costs O(heap), and older garbage, frozen with the rest, stays the same size
+    until the heap is unfrozen. Unfreezing is O(1); counting the frozen objects is not, so it
+    is never done on the way out.
+    """
+    saved = GcState.save()
+    froze = not saved.frozen
+    gc.collect(1)
+    if froze:
+        gc.freeze()
+    # Now cheap; a full collection also empties the interpreter's free lists (tuples, floats,
+    # frames...), as each one after every call does: without it the first call seems to free.
+    gc.collect()
+    try:
+        yield froze
+    finally:
+        if froze:
+            gc.unfreeze()
+        saved.restore()
 
 
 def _malloc_reader() -> Callable[[], int]:
@@ -251,46 +275,43 @@ def measure(
             sys._clear_type_cache()
             if on_growth is not None:
                 on_growth()  # start the measured calls with known caches empty
-            gc.collect()
-            if not saved.frozen:
-                gc.freeze()
-            gc.collect()
-            blocks[0] = sys.getallocatedblocks()
-            malloc_bytes[0] = malloc_in_use()
-            if ignored_bytes is not None:
-                ignored[0] = ignored_bytes()
-            total = iterations
-            while True:
-                for i in range(done + 1, total + 1):
-                    before()
-                    _call(fn, calls_before + warmup + i, "measured")
-                    aside.drain()
-                    gc.collect()
-                    blocks[i] = sys.getallocatedblocks()
-                    if blocks[i] > blocks[i - 1]:
-                        # CPython's type attribute cache keeps the names it looked up: not a
-                        # leak of the code under test, and cheap to drop only when it matters.
-                        sys._clear_type_cache()
-                        if on_growth is not None:
-                            on_growth()
+            with frozen_heap() as froze:
+                if ignored_bytes is not None:  # first: its first use may import pympler
+                    ignored[0] = ignored_bytes()
+                blocks[0] = sys.getallocatedblocks()
+                malloc_bytes[0] = malloc_in_use()
+                total = iterations
+                while True:
+                    for i in range(done + 1, total + 1):
+                        before()
+                        _call(fn, calls_before + warmup + i, "measured")
+                        aside.drain()
+                        gc.collect()
                         blocks[i] = sys.getallocatedblocks()
-                    malloc_bytes[i] = malloc_in_use()
-                    if ignored_bytes is not None:
-                        ignored[i] = ignored_bytes()
-                done = total
-                more = (
-                    min(
-                        extend(_samples(blocks, malloc_bytes, ignored, done, warmup)),
-                        capacity - done,
+                        if blocks[i] > blocks[i - 1]:
+                            # CPython's type attribute cache keeps the names it looked up: not a
+                            # leak of the code under test, and cheap to drop only when it matters.
+                            sys._clear_type_cache()
+                            if on_growth is not None:
+                                on_growth()
+                            blocks[i] = sys.getallocatedblocks()
+                        malloc_bytes[i] = malloc_in_use()
+                        if ignored_bytes is not None:
+                            ignored[i] = ignored_bytes()
+                    done = total
+                    more = (
+                        min(
+                            extend(_samples(blocks, malloc_bytes, ignored, done, warmup)),
+                            capacity - done,
+                        )
+                        if extend
+                        else 0
                     )
-                    if extend
-                    else 0
-                )
-                if more <= 0:
-                    break
-                total += more
-            if census is not None and not saved.frozen:
-                tracked = census()
+                    if more <= 0:
+                        break
+                    total += more
+                if census is not None and froze:
+                    tracked = census()
     finally:
         saved.restore()
     return _samples(blocks, malloc_bytes, ignored, done, warmup, tracked)
