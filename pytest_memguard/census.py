@@ -1,26 +1,27 @@
 """Which types grew: objgraph for gc-tracked objects, pympler for all objects.
 
-Two costs, two moments. ``tracked_growth`` runs at the end of every measured loop while the
-heap is still frozen, so ``gc.get_objects()`` returns only objects made since warm-up and the
-count is O(new objects). ``full_census`` walks the whole heap with pympler (hundreds of ms), so
-it runs only to explain a failure; it is the only way to see untracked growth (``str``,
-``bytes``, ``int``) held by old containers, which is how the commonest leaks look.
+Both cost what the calls left behind, never the heap. ``tracked_growth`` runs at the end of
+every measured loop while the heap is still frozen, so ``gc.get_objects()`` returns only objects
+made since warm-up. To explain a failure, ``new_objects`` adds the untracked objects those hold
+and that old containers gained during the explanation pass: that is how untracked growth
+(``str``, ``bytes``, ``int``) held by an old list or dict, the commonest leak, is seen.
 """
 
 from __future__ import annotations
 
 import gc
 import sys
-from array import array
 from collections.abc import Callable
 
 import objgraph
 
 from pytest_memguard.result import TypeGrowth
-from pytest_memguard.retainers import contents, untracked_containers
+from pytest_memguard.retainers import Kinds, contents
 
 TOP_TYPES = 10
 NOISE_BYTES = 1024
+#: Untracked objects looked at, at most, to explain one failure.
+MAX_WALK = 1_000_000
 
 
 def tracked_growth(limit: int = TOP_TYPES) -> tuple[TypeGrowth, ...]:
@@ -63,72 +64,67 @@ def _biggest_first(t: TypeGrowth) -> tuple[int, int, str]:
     return (-t.size_delta, -t.count_delta, t.name)
 
 
-class _Summary:
-    """A pympler summary packed into three objects, so that it is easy to leave out of the next."""
+def new_objects(
+    made: list[object], gained: list[object], is_new: Callable[[object], bool]
+) -> list[object]:
+    """What the calls left alive: ``made`` and the untracked objects they and ``gained`` hold.
 
-    def __init__(self, exclude: tuple[object, ...] = ()) -> None:
-        from pympler import muppy, summary
-
-        objects = muppy.get_objects()
-        # muppy walks from gc-tracked objects; a dict of str -> bool held by a module (a token
-        # cache) is untracked, so add those containers and what they hold.
-        for container, _ in untracked_containers():
-            objects.append(container)
-            objects.extend(contents(container))
-        excluded = {id(x) for x in exclude} | {id(exclude)}
-        unique = {id(o): o for o in objects if id(o) not in excluded}
-        del objects
-        rows = summary.summarize(list(unique.values()))  # type: ignore[no-untyped-call]
-        unique.clear()
-        self.names = "\n".join(str(row[0]) for row in rows)
-        self.counts = array("q", (int(row[1]) for row in rows))
-        self.sizes = array("q", (int(row[2]) for row in rows))
-
-    def own(self) -> tuple[object, ...]:
-        return (self, self.__dict__, self.names, self.counts, self.sizes)
-
-    def table(self) -> dict[str, tuple[int, int]]:
-        return {
-            name: (count, size)
-            for name, count, size in zip(
-                self.names.split("\n"), self.counts, self.sizes, strict=True
-            )
-        }
-
-
-def full_census(
-    run: Callable[[], None],
-    *,
-    exclude: Callable[[], tuple[object, ...]] = tuple,
-    limit: int = TOP_TYPES,
-) -> tuple[TypeGrowth, ...]:
-    """Types whose live objects (tracked or not) grew while ``run()`` ran.
-
-    ``exclude()`` names the caller's own bookkeeping after the run, not to be counted.
+    ``made`` is every gc-tracked object made by the calls (``gc.get_objects()`` on a heap frozen
+    before them), so a tracked object is never asked about: it is in ``made`` or it is old.
+    What old containers ``gained`` may be old or new; untracked objects (``str``, ``bytes``,
+    ``int``, tuples of those) are new when ``is_new`` says so, and are followed into what they
+    hold. The walk never enters an old object, so it costs what the calls left behind, not the
+    heap; it allocates little, as tracemalloc traces it. Containers are read with
+    :func:`contents` as well (``gc.get_referents`` skips a dict's ``str`` keys).
     """
-    gc.collect()
-    before = _Summary()
-    tracked_before = objgraph.typestats(shortnames=False)
-    run()
-    gc.collect()
-    tracked_after = objgraph.typestats(shortnames=False)
-    bookkeeping = (*_own(tracked_before), *_own(tracked_after))
-    after = _Summary(exclude=(*before.own(), bookkeeping, *bookkeeping, *exclude()))
-    old = before.table()
+    kinds = Kinds()
+    found = list(made)
+    stack: list[object] = [obj for obj in gained if not gc.is_tracked(obj)]
+    for obj in made:
+        _untracked_parts(obj, stack, kinds)
+    # No set of ids seen: every id() would be an allocation for tracemalloc to trace. Untracked
+    # objects cannot form a cycle (the gc untracks only what cannot), so the walk ends; a cap
+    # guards against a C extension that breaks the rule. One object reached twice is found
+    # twice and counted once, in ``retained_types``.
+    steps = MAX_WALK
+    while stack and steps:
+        steps -= 1
+        obj = stack.pop()
+        if is_new(obj):
+            found.append(obj)
+            _untracked_parts(obj, stack, kinds)
+    return found
+
+
+def _untracked_parts(obj: object, into: list[object], kinds: Kinds) -> None:
+    for part in gc.get_referents(obj):
+        if not gc.is_tracked(part):
+            into.append(part)
+    for part in contents(obj, kinds):
+        if not gc.is_tracked(part):
+            into.append(part)
+
+
+def retained_types(objects: list[object], limit: int = TOP_TYPES) -> tuple[TypeGrowth, ...]:
+    """Count and size ``objects`` by type (pympler), with how many of each the gc tracks.
+
+    An object listed twice counts once.
+    """
+    from pympler import summary
+
+    objects = list({id(o): o for o in objects}.values())
+    tracked = {
+        str(name): int(count)
+        for name, count, _ in summary.summarize([o for o in objects if gc.is_tracked(o)])  # type: ignore[no-untyped-call]
+    }
     rows = []
-    for name, (count, size) in after.table().items():
-        c0, s0 = old.get(name, (0, 0))
-        if not _noise(count - c0, size - s0):
-            short = _short(name)
-            long = short if "." in short else f"builtins.{short}"
-            tracked = tracked_after.get(long, 0) - tracked_before.get(long, 0)
-            rows.append(TypeGrowth(short, count - c0, size - s0, "pympler", tracked))
+    for name, count, size in summary.summarize(objects):  # type: ignore[no-untyped-call]
+        if _noise(count, size):
+            continue
+        rows.append(TypeGrowth(_short(name), count, size, "pympler", tracked.get(name, 0)))
+    objects.clear()
     rows.sort(key=_biggest_first)
     return tuple(rows[:limit])
-
-
-def _own(counts: dict[str, int]) -> tuple[object, ...]:
-    return (counts, *counts.keys(), *counts.values())
 
 
 def _short(name: str) -> str:

@@ -1,8 +1,9 @@
 """Explain a failure: what grew (per type) and where it was allocated.
 
 Runs only after a failed verdict, as a second pass over the same calls, so the detection loop
-stays fast. ``tracemalloc`` is started for the pass (and its state restored after); frames
-inside pytest, pluggy and this plugin are hidden; every line is redacted.
+stays fast; the pass costs what the calls leave behind, not the size of the heap.
+``tracemalloc`` is started for the pass (and its state restored after); frames inside pytest,
+pluggy and this plugin are hidden; every line is redacted.
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ from dataclasses import dataclass
 
 from pytest_memguard import census
 from pytest_memguard.caches import IgnoreList
+from pytest_memguard.measure import frozen_heap
 from pytest_memguard.redact import Secrets
 from pytest_memguard.result import TypeGrowth
-from pytest_memguard.retainers import Holder, Lengths, growing_holders
+from pytest_memguard.retainers import Holder, Lengths, added_items, holders
 
-FRAMES = 20
+FRAMES = 10
 TOP_SITES = 4
 SITE_SHARE = 0.2
 _HIDDEN = (
@@ -60,51 +62,61 @@ def explain(
     drop_caches: Callable[[], None] = lambda: None,
     ignore: IgnoreList | None = None,
 ) -> Explanation:
-    """Re-run the calls under tracemalloc, between two full censuses; restores tracemalloc.
+    """Re-run the calls under tracemalloc with the heap frozen; restores both.
 
-    The censuses run untraced; container lengths are read just around the calls (the censuses
-    themselves fill library caches); the snapshots are reduced to text and every piece of
-    bookkeeping is excluded from the second census, so no tool's own objects show up as growth.
+    What grew is what the calls left alive: the gc-tracked objects they made (the heap is
+    frozen, so ``gc.get_objects()`` returns only those) and what old containers gained, followed
+    through objects allocated during the pass (tracemalloc knows every one). Only the container
+    lengths before and after, and the leak traces, look at the whole heap.
     """
-    sites: tuple[str, ...] = ()
-    holders: tuple[Holder, ...] = ()
+    ignore = ignore if ignore is not None else IgnoreList()
+    skipped = {id(x) for x in ignore.resolve()}
     lengths = Lengths()
-
-    def traced() -> None:
-        nonlocal sites, holders
-        was_tracing = tracemalloc.is_tracing()
+    drop_caches()
+    gc.collect()
+    was_tracing = tracemalloc.is_tracing()
+    made: list[object] = []
+    grown: list[tuple[int, object]] = []
+    try:
+        lengths.take()
         if not was_tracing:
             tracemalloc.start(FRAMES)
-        try:
-            drop_caches()
-            gc.collect()
-            lengths.take()
-            before = tracemalloc.take_snapshot()
+        before = tracemalloc.take_snapshot()
+        with frozen_heap() as froze:
             run_calls()
             drop_caches()  # known caches are not the leak: not in the sites, not holders
             gc.collect()
-            after = tracemalloc.take_snapshot()
-        finally:
-            if not was_tracing:
-                tracemalloc.stop()
-        sites = _sites(before, after, secrets=secrets)
-        del before, after
-        # A leak adds an item on (nearly) every call; a quarter of the calls tells it from churn.
-        holders = growing_holders(
-            lengths,
-            min_added=max(2, calls // 4),
-            secrets=secrets,
-            ignored=ignore.holder if ignore is not None else lambda path: False,
-        )
+            if froze:
+                made = gc.get_objects()
+        after = tracemalloc.take_snapshot()
+        grown = lengths.grown(skip=lambda holder: id(holder) in skipped)
+        gained = [item for added, holder in grown for item in added_items(holder, added)]
+        # Whether an untracked object is new is a question to tracemalloc, only while it traces.
+        retained = census.new_objects(made, gained, _allocated_in_pass)
+        gained.clear()
+    finally:
+        if not was_tracing:
+            tracemalloc.stop()
+        made.clear()
+        lengths.clear()
+    types = census.retained_types(retained)
+    retained.clear()
+    sites = _sites(before, after, secrets=secrets)
+    del before, after
+    # A leak adds an item on (nearly) every call; a quarter of the calls tells it from churn.
+    min_added = max(2, calls // 4)
+    found = holders(
+        [(added, holder) for added, holder in grown if added >= min_added],
+        secrets=secrets,
+        ignored=ignore.holder,
+    )
+    grown.clear()
+    return Explanation(types, sites, found)
 
-    def bookkeeping() -> tuple[object, ...]:
-        owned: list[object] = [*lengths.own(), sites, *sites, holders]
-        for holder in holders:
-            owned.extend(holder.own())
-        return tuple(owned)
 
-    types = census.full_census(traced, exclude=bookkeeping)
-    return Explanation(types, sites, holders)
+def _allocated_in_pass(obj: object) -> bool:
+    """Made while tracemalloc traced the pass (or, if it already ran, since it started)."""
+    return tracemalloc.get_object_traceback(obj) is not None
 
 
 def _visible(frame: tracemalloc.Frame) -> bool:

@@ -6,6 +6,7 @@ the plugin keeps pytest's own captures out of the numbers.
 
 from __future__ import annotations
 
+import math
 from array import array
 from collections.abc import Callable
 
@@ -18,8 +19,12 @@ from pytest_memguard.settings import Settings
 
 #: A rising trend is given one more run of the same length before it is called growing.
 EXTENSION_FACTOR = 2
-#: Calls of the explanation pass (traced, so ~10x slower): enough for a leak to show its holder.
-EXPLAIN_CALLS = 100
+#: Calls of the explanation pass (traced, so several times slower): enough for a leak to show
+#: its holder, and fewer for a fast leak, whose every call leaves more objects to sort out.
+EXPLAIN_CALLS = 50
+EXPLAIN_MIN_CALLS = 20
+#: What the explanation pass should see retained when the leak rate is known.
+EXPLAIN_BYTES = 64 * 1024
 
 
 def guard(
@@ -94,8 +99,13 @@ def guard(
             f"{threads} other thread(s) ran during the measurement: their allocations count as"
             " retained memory"
         )
+    per_call = (
+        decision.rate
+        if decision.shape == "growing"
+        else decision.growth_bytes / max(samples.iterations, 1)
+    )
     if not decision.passed:
-        calls = min(samples.iterations, EXPLAIN_CALLS)
+        calls = explain_calls(per_call, samples.iterations)
         extra["explain_calls"] = calls
 
         def run_calls() -> None:
@@ -111,11 +121,6 @@ def guard(
         else:
             types = tuple(t for t in found.types if not ignore.type(t.name)) or types
             explanation = found.lines()
-    per_call = (
-        decision.rate
-        if decision.shape == "growing"
-        else decision.growth_bytes / max(samples.iterations, 1)
-    )
     return MemguardResult(
         passed=decision.passed,
         growth_kb=round(decision.growth_bytes / 1024, 3),
@@ -133,6 +138,13 @@ def guard(
         ignored=_ignored(dropper, ignore, ignored_kb),
         extra=extra,
     )
+
+
+def explain_calls(per_call_bytes: float, measured: int) -> int:
+    """Calls for the explanation pass: enough to retain ``EXPLAIN_BYTES`` at the measured rate,
+    within ``EXPLAIN_MIN_CALLS`` and ``EXPLAIN_CALLS``, and never more than were measured."""
+    wanted = math.ceil(EXPLAIN_BYTES / per_call_bytes) if per_call_bytes > 0 else EXPLAIN_CALLS
+    return max(1, min(measured, EXPLAIN_CALLS, max(EXPLAIN_MIN_CALLS, wanted)))
 
 
 def _ignored(dropper: CacheDropper, ignore: IgnoreList, ignored_kb: float) -> tuple[str, ...]:

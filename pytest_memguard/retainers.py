@@ -15,75 +15,123 @@ import sys
 import types
 from array import array
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import objgraph
-
 from pytest_memguard.redact import Secrets, short_repr
 
-#: Builtin container bases whose length can be read without user code, with that reader.
-_LENGTH: tuple[tuple[type, Callable[[Any], int]], ...] = (
-    (list, list.__len__),
-    (dict, dict.__len__),
-    (set, set.__len__),
-    (deque, deque.__len__),
+
+@dataclass(frozen=True)
+class _Kind:
+    """How to read one builtin container without running user code.
+
+    ``items`` yields what it holds in insertion order (a dict's keys and values alike: the gc
+    does not report ``str`` keys as referents); ``newest`` is its latest item (and how a reader
+    would index it), for the leak trace.
+    """
+
+    length: Callable[[Any], int]
+    items: Callable[[Any], Iterable[object]]
+    newest: Callable[[Any], tuple[str, object]]
+    ordered: bool = True  # a set keeps no order: its newest items cannot be told apart
+    per_item: int = 1  # objects ``items`` yields per item: a key and a value for a dict
+
+
+def _dict_items(d: Any) -> Iterator[object]:
+    for key, value in dict.items(d):
+        yield key
+        yield value
+
+
+def _dict_newest(d: Any) -> tuple[str, object]:
+    key = next(reversed(dict.keys(d)))
+    return f"[{_key_text(key)}]", dict.__getitem__(d, key)
+
+
+def _list_newest(o: Any) -> tuple[str, object]:
+    return f"[{list.__len__(o) - 1}]", list.__getitem__(o, -1)
+
+
+_KINDS: tuple[tuple[type, _Kind], ...] = (
+    (list, _Kind(list.__len__, list.__iter__, _list_newest)),
+    (dict, _Kind(dict.__len__, _dict_items, _dict_newest, per_item=2)),
+    (set, _Kind(set.__len__, set.__iter__, lambda o: ("{member}", next(set.__iter__(o))), False)),
+    (deque, _Kind(deque.__len__, deque.__iter__, lambda o: ("[-1]", deque.__getitem__(o, -1)))),
 )
 MAX_HOLDERS = 3
 MAX_DEPTH = 16
 
 
-def _base(cls: type) -> tuple[type, Callable[[Any], int]] | None:
-    for base, length in _LENGTH:
-        if issubclass(cls, base):
-            return base, length
-    return None
+class Kinds(dict[type, "_Kind | None"]):
+    """Which builtin container a type is, if any, remembered per type for one walk.
+
+    A heap walk asks for every object, and four ``issubclass`` calls each would dominate it.
+    Made per walk, never kept: it holds the types it has seen, user classes included.
+    """
+
+    def __missing__(self, cls: type) -> _Kind | None:
+        kind = next((k for base, k in _KINDS if issubclass(cls, base)), None)
+        self[cls] = kind
+        return kind
 
 
-def _containers() -> Iterator[tuple[object, Callable[[Any], int]]]:
+def _kind(obj: object, kinds: Kinds | None = None) -> _Kind | None:
+    return (kinds if kinds is not None else Kinds())[type(obj)]
+
+
+def _containers() -> Iterator[tuple[object, _Kind]]:
     """Every builtin container the gc tracks, plus untracked ones held by modules and classes.
 
     A dict of strings to bools (a token cache) is not tracked by the gc, so ``gc.get_objects()``
     alone would miss the commonest leak holder.
     """
+    kinds = Kinds()
     for obj in gc.get_objects():
-        found = _base(type(obj))
-        if found is not None:
-            yield obj, found[1]
-    yield from untracked_containers()
+        kind = kinds[type(obj)]
+        if kind is not None and obj is not kinds:
+            yield obj, kind
+    yield from untracked_containers(kinds)
 
 
-def untracked_containers() -> Iterator[tuple[object, Callable[[Any], int]]]:
+def untracked_containers(kinds: Kinds | None = None) -> Iterator[tuple[object, _Kind]]:
     """Containers the gc does not track, held by a module global or a class attribute."""
+    kinds = kinds if kinds is not None else Kinds()
     for module in list(sys.modules.values()):
-        namespace = _namespace(module)
-        for value in namespace:
-            found = _base(type(value))
-            if found is not None and not gc.is_tracked(value):
-                yield value, found[1]
-            elif isinstance(type(value), type) and issubclass(type(value), type):
+        for value in _namespace(module):
+            kind = kinds[type(value)]
+            if kind is not None:
+                if not gc.is_tracked(value):
+                    yield value, kind
+            elif issubclass(type(value), type):
                 for attribute in _namespace(value):
-                    found = _base(type(attribute))
-                    if found is not None and not gc.is_tracked(attribute):
-                        yield attribute, found[1]
+                    kind = kinds[type(attribute)]
+                    if kind is not None and not gc.is_tracked(attribute):
+                        yield attribute, kind
 
 
-def contents(container: object) -> list[object]:
+def contents(container: object, kinds: Kinds | None = None) -> list[object]:
     """What a builtin container holds, keys included (gc.get_referents skips ``str`` keys)."""
-    kind = type(container)
+    kind = _kind(container, kinds)
+    if kind is None:
+        return []
     try:
-        if issubclass(kind, dict):
-            return [*dict.keys(container), *dict.values(container)]  # type: ignore[arg-type]
-        if issubclass(kind, list):
-            return list(list.__iter__(container))  # type: ignore[arg-type]
-        if issubclass(kind, set):
-            return list(set.__iter__(container))  # type: ignore[arg-type]
-        if issubclass(kind, deque):
-            return list(deque.__iter__(container))  # type: ignore[arg-type]
+        return list(kind.items(container))
+    except Exception:  # changed size while read, or a broken subclass: nothing to report
+        return []
+
+
+def added_items(container: object, added: int) -> list[object]:
+    """The newest ``added`` items of a container (keys and values for a dict); a set, which
+    keeps no order, gives all its items."""
+    kind = _kind(container)
+    if kind is None or added <= 0:
+        return []
+    try:
+        items = list(kind.items(container))
     except Exception:
         return []
-    return []
+    return items[-added * kind.per_item :] if kind.ordered else items
 
 
 def _namespace(obj: object) -> list[object]:
@@ -100,23 +148,48 @@ def _namespace(obj: object) -> list[object]:
 
 
 class Lengths:
-    """The length of every container that could hold a leak, packed in two arrays.
+    """Every container that could hold a leak, with its length, to see which ones grew.
 
-    Arrays, not a dict: the census after the calls must not count this bookkeeping.
+    It holds the containers themselves, for the length of one explanation pass: reading their
+    lengths again is then a loop that allocates nothing (no ``id()`` ints, no lookups), which
+    matters because tracemalloc traces every allocation made while it runs. A container the
+    code drops during the pass is only kept alive until :meth:`clear`.
     """
 
     def __init__(self) -> None:
-        self.ids = array("Q")
+        self.containers: list[object] = []
+        self.kinds: list[_Kind] = []
         self.lengths = array("q")
 
     def take(self) -> None:
-        del self.ids[:], self.lengths[:]
-        for obj, length in _containers():
-            self.ids.append(id(obj))
-            self.lengths.append(length(obj))
+        self.clear()
+        own = (self.containers, self.kinds)
+        for obj, kind in _containers():
+            if any(obj is mine for mine in own):
+                continue
+            self.containers.append(obj)
+            self.kinds.append(kind)
+            self.lengths.append(kind.length(obj))
 
-    def own(self) -> tuple[object, ...]:
-        return (self, self.__dict__, self.ids, self.lengths)
+    def grown(
+        self, *, min_added: int = 1, skip: Callable[[object], bool] = lambda obj: False
+    ) -> list[tuple[int, object]]:
+        """Containers that gained at least ``min_added`` items since :meth:`take`, most first.
+
+        ``skip`` leaves out containers the caller does not count (the ones it ignores).
+        """
+        grown: list[tuple[int, object]] = []
+        for obj, kind, before in zip(self.containers, self.kinds, self.lengths, strict=True):
+            added = kind.length(obj) - before
+            if added >= min_added and not skip(obj):
+                grown.append((added, obj))
+        grown.sort(key=_by_added, reverse=True)
+        return grown
+
+    def clear(self) -> None:
+        self.containers.clear()
+        self.kinds.clear()
+        del self.lengths[:]
 
 
 @dataclass(frozen=True)
@@ -130,9 +203,6 @@ class Holder:
     trace: tuple[str, ...]
     path: str = ""
 
-    def own(self) -> tuple[object, ...]:
-        return (self, self.__dict__, self.trace, *self.trace, self.path)
-
 
 def growing_holders(
     before: Lengths,
@@ -141,38 +211,69 @@ def growing_holders(
     secrets: Secrets,
     ignored: Callable[[str], bool] = lambda path: False,
 ) -> tuple[Holder, ...]:
-    """Containers that gained at least ``min_added`` items since ``before``, biggest first.
+    """Containers that gained at least ``min_added`` items since ``before``, traced, most first."""
+    try:
+        return holders(before.grown(min_added=min_added), secrets=secrets, ignored=ignored)
+    finally:
+        before.clear()
+
+
+def holders(
+    grown: list[tuple[int, object]],
+    *,
+    secrets: Secrets,
+    ignored: Callable[[str], bool] = lambda path: False,
+) -> tuple[Holder, ...]:
+    """Leak traces of the first ``MAX_HOLDERS`` grown containers that are not ``ignored``.
 
     Holders whose path ``ignored(path)`` accepts are left out (known caches, ``ignore=``).
     """
-    old = dict(zip(before.ids, before.lengths, strict=True))
-    grown: list[tuple[int, Any]] = []
-    seen: set[int] = set()
-    for obj, length in _containers():
-        if id(obj) not in old or id(obj) in seen:
-            continue
-        seen.add(id(obj))
-        added = length(obj) - old[id(obj)]
-        if added >= min_added:
-            grown.append((added, obj))
-    del old
-    grown.sort(key=_by_added, reverse=True)
-    # A holder inside another grown holder (the dict of a list's owner...) is the same leak.
-    holders: list[Holder] = []
-    try:
-        for added, obj in grown:
-            if len(holders) == MAX_HOLDERS:
-                break
-            path, lines = trace(obj, added, secrets=secrets)
-            if not ignored(path):
-                holders.append(Holder(added, lines, path))
-    finally:
-        grown.clear()
-    return tuple(holders)
+    found: list[Holder] = []
+    for added, obj in grown:
+        if len(found) == MAX_HOLDERS:
+            break
+        path, lines = trace(obj, added, secrets=secrets)
+        if not ignored(path):
+            found.append(Holder(added, lines, path))
+    return tuple(found)
 
 
-def _by_added(entry: tuple[int, Any]) -> int:
+def _by_added(entry: tuple[int, object]) -> int:
     return entry[0]
+
+
+def backref_chain(
+    target: object, is_root: Callable[[object], bool], *, max_depth: int
+) -> list[object]:
+    """The shortest chain of references from a root to ``target`` (``[root, ..., target]``).
+
+    The breadth-first search of ``objgraph.find_backref_chain``, with two changes that make it
+    one heap scan per hop rather than one per object queued: a referrer is tested as a root
+    when it is found, not when it leaves the queue (a module's dict is referred to by each of
+    its functions, and objgraph scans the heap for every one of them before it looks at the
+    module), and no full collection first (the caller just made one). ``[target]`` if none.
+    """
+    parents: dict[int, object] = {id(target): target}
+    queue: deque[tuple[object, int]] = deque([(target, 0)])
+    own = {id(parents), id(queue)}
+    while queue:
+        obj, depth = queue.popleft()
+        if depth >= max_depth:
+            continue
+        referrers = gc.get_referrers(obj)
+        own.add(id(referrers))
+        for referrer in referrers:
+            if id(referrer) in parents or id(referrer) in own or type(referrer) is types.FrameType:
+                continue
+            parents[id(referrer)] = obj
+            if is_root(referrer):
+                chain = [referrer]
+                while chain[-1] is not target:
+                    chain.append(parents[id(chain[-1])])
+                return chain
+            queue.append((referrer, depth + 1))
+        del referrers
+    return [target]
 
 
 def _is_root(obj: object) -> bool:
@@ -181,21 +282,21 @@ def _is_root(obj: object) -> bool:
 
 def trace(holder: object, added: int, *, secrets: Secrets) -> tuple[str, tuple[str, ...]]:
     """The holder's path (``module:attr.attr``) and its leak trace, one line per named hop."""
-    chain = objgraph.find_backref_chain(holder, _is_root, max_depth=MAX_DEPTH)
+    chain = backref_chain(holder, _is_root, max_depth=MAX_DEPTH)
+    root = chain[0]
     lines: list[str] = []
     steps: list[tuple[str, object]] = []
-    if len(chain) > 1:
-        lines.append(f"module {chain[0].__name__}")
+    path = ""
+    if isinstance(root, types.ModuleType) and len(chain) > 1:  # _is_root: a real module
+        lines.append(f"module {root.__name__}")
         for parent, child in itertools.pairwise(chain):
             label = _edge(parent, child)
             if label:  # "" is a hidden hop: a module's or an object's __dict__
                 steps.append((label, child))
+        names = [label[1:] if label.startswith(".") else label for label, _ in steps]
+        path = f"{root.__name__}:{'.'.join(names)}"
     else:
         lines.append("(no path from a module global: held by a frame, a thread or C code)")
-    path = ""
-    if len(chain) > 1:
-        names = [label[1:] if label.startswith(".") else label for label, _ in steps]
-        path = f"{chain[0].__name__}:{'.'.join(names)}"
     last = steps.pop()[0] if steps else "?"
     lines.extend(f"├─ {label:<24} {_type_name(child)}" for label, child in steps)
     size = _added_size(holder, added)
@@ -263,47 +364,21 @@ def _attribute(instance: object, child: object) -> str:
     return f"({type(instance).__name__})"
 
 
-def _newest(holder: Any) -> tuple[str, object] | None:
-    kind = type(holder)
+def _newest(holder: object) -> tuple[str, object] | None:
+    kind = _kind(holder)
     try:
-        if issubclass(kind, list) and list.__len__(holder):
-            index = list.__len__(holder) - 1
-            return f"[{index}]", list.__getitem__(holder, index)
-        if issubclass(kind, deque) and deque.__len__(holder):
-            return "[-1]", deque.__getitem__(holder, -1)
-        if issubclass(kind, dict) and dict.__len__(holder):
-            key = next(reversed(dict.keys(holder)))
-            return f"[{_key_text(key)}]", dict.__getitem__(holder, key)
-        if issubclass(kind, set) and set.__len__(holder):
-            return "{member}", next(iter(set.__iter__(holder)))
+        return kind.newest(holder) if kind is not None and kind.length(holder) else None
     except Exception:  # the explanation must never hide the verdict
         return None
-    return None
 
 
 def _key_text(key: object) -> str:
     return short_repr(key, Secrets(), limit=40)
 
 
-def _added_size(holder: Any, added: int) -> int:
-    """Shallow size of the newest ``added`` items (values for a dict)."""
-    kind = type(holder)
-    items: list[object] = []
-    try:
-        if issubclass(kind, list):
-            items = list.__getitem__(holder, slice(-added, None))
-        elif issubclass(kind, deque):
-            items = list(deque.__iter__(holder))[-added:]
-        elif issubclass(kind, dict):
-            keys = list(dict.keys(holder))[-added:]
-            items = [*keys, *(dict.__getitem__(holder, k) for k in keys)]
-        elif issubclass(kind, set):
-            items = list(set.__iter__(holder))[:added]
-        return sum(sys.getsizeof(item, 0) for item in items)
-    except Exception:
-        return 0
-    finally:
-        items = []
+def _added_size(holder: object, added: int) -> int:
+    """Shallow size of the newest ``added`` items (keys and values for a dict)."""
+    return sum(sys.getsizeof(item, 0) for item in added_items(holder, added))
 
 
 def _type_name(obj: object) -> str:

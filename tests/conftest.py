@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import sys
+import types
+from collections.abc import Iterator
+
 import pytest
 
 LEAKY = """
@@ -62,3 +66,12 @@ def sub(pytester: pytest.Pytester):
         )
 
     return sub
+
+
+@pytest.fixture
+def module() -> Iterator[types.ModuleType]:
+    """A fake app module in ``sys.modules``: a root for leak traces, removed after the test."""
+    mod = types.ModuleType("memguard_fake_app")
+    sys.modules[mod.__name__] = mod
+    yield mod
+    del sys.modules[mod.__name__]

@@ -2,22 +2,10 @@
 
 from __future__ import annotations
 
-import sys
 import types
-from collections.abc import Iterator
-
-import pytest
 
 from pytest_memguard.redact import Secrets
-from pytest_memguard.retainers import Lengths, growing_holders
-
-
-@pytest.fixture
-def module() -> Iterator[types.ModuleType]:
-    mod = types.ModuleType("memguard_fake_app")
-    sys.modules[mod.__name__] = mod
-    yield mod
-    del sys.modules[mod.__name__]
+from pytest_memguard.retainers import MAX_DEPTH, Lengths, _is_root, backref_chain, growing_holders
 
 
 def grow(module: types.ModuleType, step, calls: int = 40) -> list[str]:
@@ -83,3 +71,35 @@ def test_reading_never_runs_properties_or_proxies(module: types.ModuleType) -> N
 def test_nothing_grew_gives_no_holder(module: types.ModuleType) -> None:
     module.log = []
     assert grow(module, lambda i: None) == []
+
+
+def test_lengths_never_count_their_own_bookkeeping(module: types.ModuleType) -> None:
+    lengths = Lengths()
+    lengths.take()
+    lengths.take()  # the second walk meets the first one's lists: still not a holder
+    try:
+        assert lengths.grown() == []
+    finally:
+        lengths.clear()
+    assert lengths.containers == []
+
+
+def test_chain_is_found_through_an_instance(module: types.ModuleType) -> None:
+    class Audit:
+        def __init__(self) -> None:
+            self.records: list[str] = []
+
+    module.audit = Audit()
+    chain = backref_chain(module.audit.records, _is_root, max_depth=MAX_DEPTH)
+    assert chain[0] is module
+    assert chain[-1] is module.audit.records
+    lines = grow(module, lambda i: module.audit.records.append(f"r{i}"))
+    assert [line.split()[1] for line in lines[1:3]] == [".audit", ".records"]
+
+
+def test_no_chain_from_a_module_says_so() -> None:
+    def held_by_a_frame_only() -> list[object]:
+        local: list[object] = []
+        return backref_chain(local, _is_root, max_depth=MAX_DEPTH)
+
+    assert len(held_by_a_frame_only()) == 1

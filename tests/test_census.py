@@ -1,0 +1,104 @@
+"""What grew, counted by type: only what the calls left alive, never the rest of the heap."""
+
+from __future__ import annotations
+
+import gc
+import tracemalloc
+import types
+
+import pytest
+
+from pytest_memguard import census
+from pytest_memguard.explain import explain
+from pytest_memguard.guard import EXPLAIN_CALLS, EXPLAIN_MIN_CALLS, explain_calls
+from pytest_memguard.measure import frozen_heap
+from pytest_memguard.redact import Secrets
+from pytest_memguard.result import TypeGrowth
+
+
+def by_name(rows: tuple[TypeGrowth, ...]) -> dict[str, TypeGrowth]:
+    return {row.name: row for row in rows}
+
+
+def test_new_objects_counts_what_new_objects_hold_and_not_what_is_old() -> None:
+    old = "an-old-string-" * 3
+    kept: list[object] = []
+    tracemalloc.start(1)
+    try:
+        with frozen_heap():
+            for i in range(30):
+                kept.append({"old": old, "new": f"token-{i}" * 4})  # a dict of atoms: untracked
+                kept.append([f"item-{i}" * 4])  # a list: tracked, holding an untracked str
+            made = gc.get_objects()
+        found = census.new_objects(made, kept[-60:], census_is_new)
+    finally:
+        tracemalloc.stop()
+    rows = by_name(census.retained_types(found))
+    assert rows["str"].count_delta == 60  # the 30 tokens and 30 items; never the old string
+    assert rows["dict"].count_delta == 30
+    assert rows["dict"].tracked_delta == 0
+    assert rows["list"].tracked_delta == 30
+    kept.clear()
+
+
+def census_is_new(obj: object) -> bool:
+    return tracemalloc.get_object_traceback(obj) is not None
+
+
+def test_an_object_reached_twice_counts_once() -> None:
+    shared = object()
+    rows = by_name(census.retained_types([shared, shared, *[object() for _ in range(3)]]))
+    assert rows["object"].count_delta == 4
+
+
+def test_explain_names_type_holder_and_site_of_an_old_list(module: types.ModuleType) -> None:
+    module.log = []
+
+    def calls() -> None:
+        for i in range(40):
+            module.log.append(f"alice:s3cret{i}" * 2)
+
+    found = explain(calls, Secrets([("alice", "s3cret")]), calls=40)
+    rows = by_name(found.types)
+    assert rows["str"].count_delta == 40
+    assert rows["str"].tracked_delta == 0
+    assert found.holders[0].path == "memguard_fake_app:log"
+    assert "(+40 items" in found.holders[0].trace[1]
+    assert any("test_census.py" in site for site in found.sites)
+    assert not tracemalloc.is_tracing()
+    assert gc.get_freeze_count() == 0
+
+
+def test_explain_keeps_no_reference_to_what_it_looked_at(module: types.ModuleType) -> None:
+    import weakref
+
+    class Session:
+        pass
+
+    module.sessions = []
+
+    def calls() -> None:
+        for _ in range(30):
+            module.sessions.append(Session())
+
+    explain(calls, Secrets(), calls=30)
+    refs = [weakref.ref(s) for s in module.sessions]
+    module.sessions.clear()
+    gc.collect()
+    assert all(ref() is None for ref in refs)
+
+
+@pytest.mark.parametrize(
+    ("per_call", "measured", "expected"),
+    [
+        (80.0, 400, EXPLAIN_CALLS),  # a slow leak: the most calls
+        (8_000.0, 200, EXPLAIN_MIN_CALLS),  # a fast leak: the fewest
+        (2_000.0, 400, 33),  # enough to retain 64 KiB
+        (0.0, 200, EXPLAIN_CALLS),  # over the bound but not growing: no rate to size by
+        (80.0, 12, 12),  # never more calls than were measured
+    ],
+)
+def test_explanation_calls_follow_the_leak_rate(
+    per_call: float, measured: int, expected: int
+) -> None:
+    assert explain_calls(per_call, measured) == expected
