@@ -23,24 +23,20 @@ from pytest_memguard import xdist as _xdist
 from pytest_memguard.baseline import (
     DEFAULT_TOLERANCE,
     Baseline,
-    BaselineError,
     Comparison,
     Tolerance,
-    baseline_key,
     compare,
     load_baseline,
     parse_tolerance,
-    save_baseline,
 )
 from pytest_memguard.errors import LeakError, MemguardUsageError
-from pytest_memguard.files import ReportPathError, atomic_write_text, check_writable
+from pytest_memguard.files import check_writable
 from pytest_memguard.flask import FlaskCall
 from pytest_memguard.flask import basic_auth as _basic_auth
 from pytest_memguard.guard import failure_message, guard
 from pytest_memguard.redact import Secrets, collecting, from_values
 from pytest_memguard.report import terminal
-from pytest_memguard.report.html import render_html
-from pytest_memguard.report.json import render_json, run_metadata
+from pytest_memguard.report.outputs import baseline_deltas, write_outputs
 from pytest_memguard.result import MemguardResult
 from pytest_memguard.settings import Settings, SettingsError
 
@@ -591,12 +587,6 @@ def _results(config: pytest.Config) -> list[MemguardResult]:
     return sorted(results, key=lambda r: (r.nodeid, r.label))
 
 
-def _deltas(run: _Run, results: Sequence[MemguardResult]) -> dict[str, Comparison] | None:
-    if run.baseline is None:
-        return None
-    return {baseline_key(r): compare(run.baseline, r, run.tolerance) for r in results if r.measured}
-
-
 def _missing(config: pytest.Config, results: Sequence[MemguardResult]) -> list[str]:
     plugin = config.pluginmanager.get_plugin(XDIST_PLUGIN)
     if isinstance(plugin, _xdist.ControllerPlugin):
@@ -627,33 +617,17 @@ def _write_outputs(session: pytest.Session, *, stopped: str | None) -> None:
     if run is None or not run.outputs or _xdist.is_worker(config) or config.option.collectonly:
         return
     results = _results(config)
-    deltas = _deltas(run, results)
-    metadata = run_metadata(__version__)
-    if run.baseline is not None:
-        metadata["baseline"] = run.baseline.path
-        metadata["tolerance"] = str(run.tolerance)
-    missing = _missing(config, results)
-    if missing:
-        metadata["missing"] = missing
-    for name, (path, source) in run.outputs.items():
-        try:
-            if name == "json":
-                text = render_json(results, metadata=metadata, baseline_deltas=deltas)
-                atomic_write_text(path, text)
-            elif name == "html":
-                text = render_html(results, metadata=metadata, baseline_deltas=deltas)
-                atomic_write_text(path, text)
-            elif stopped is not None:  # a partial baseline would hide the tests that did not run
-                run.messages.append(
-                    f"memguard: {source}: baseline not saved to {path}: {stopped};"
-                    " the previous file, if any, was left unchanged"
-                )
-            else:
-                meta = {"plugin": "pytest-memguard", "plugin_version": __version__}
-                save_baseline(path, results, metadata=meta)
-        except (ReportPathError, BaselineError) as exc:
-            run.messages.append(f"ERROR: memguard: {source}: {exc}")
-            session.testsfailed += 1
+    written = write_outputs(
+        run.outputs,
+        results,
+        version=__version__,
+        baseline=run.baseline,
+        tolerance=run.tolerance,
+        missing=_missing(config, results),
+        stopped=stopped,
+    )
+    run.messages.extend([*written.notes, *written.errors])
+    session.testsfailed += len(written.errors)
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
@@ -666,7 +640,9 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     if layers.report:
         terminalreporter.write_sep("=", "memguard report")
         if results or missing:
-            for line in terminal.render(results, _deltas(run, results), missing):
+            for line in terminal.render(
+                results, baseline_deltas(run.baseline, run.tolerance, results), missing
+            ):
                 terminalreporter.write_line(line)
         else:
             terminalreporter.write_line("no guarded tests ran")

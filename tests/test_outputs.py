@@ -1,0 +1,95 @@
+"""The run's files as the controller writes them: all of them, atomically, or a clear error."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pytest_memguard.baseline import DEFAULT_TOLERANCE, load_baseline
+from pytest_memguard.report.outputs import baseline_deltas, write_outputs
+from pytest_memguard.result import MemguardResult
+
+
+def result(nodeid: str, growth_kb: float) -> MemguardResult:
+    return MemguardResult(
+        passed=True,
+        growth_kb=growth_kb,
+        limit_kb=64.0,
+        iterations=200,
+        warmup=20,
+        per_call_bytes=0.0,
+        shape="plateau",
+        reason=f"plateau at {growth_kb} KiB",
+        nodeid=nodeid,
+        label="test body",
+    )
+
+
+RESULTS = [result("test_a.py::test_a", 3.0), result("test_b.py::test_b", 12.0)]
+
+
+def outputs(tmp_path: Path) -> dict[str, tuple[Path, str]]:
+    return {
+        "json": (tmp_path / "report.json", "--memguard-json"),
+        "html": (tmp_path / "report.html", "--memguard-html"),
+        "save-baseline": (tmp_path / "baseline.json", "--memguard-save-baseline"),
+    }
+
+
+def test_every_file_is_written(tmp_path: Path) -> None:
+    written = write_outputs(
+        outputs(tmp_path), RESULTS, version="9.9", baseline=None, tolerance=DEFAULT_TOLERANCE
+    )
+    assert (written.notes, written.errors) == ([], [])
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert [t["nodeid"] for t in report["tests"]] == [r.nodeid for r in RESULTS]
+    assert "test_b.py::test_b" in (tmp_path / "report.html").read_text()
+    assert len(load_baseline(tmp_path / "baseline.json").tests) == 2
+
+
+def test_a_run_stopped_early_writes_reports_but_keeps_the_old_baseline(tmp_path: Path) -> None:
+    old = tmp_path / "baseline.json"
+    old.write_text("previous baseline")
+    written = write_outputs(
+        outputs(tmp_path),
+        RESULTS[:1],
+        version="9.9",
+        baseline=None,
+        tolerance=DEFAULT_TOLERANCE,
+        stopped="the run stopped early (KeyboardInterrupt)",
+    )
+    assert old.read_text() == "previous baseline"
+    assert written.errors == []
+    assert "baseline not saved" in written.notes[0]
+    assert "KeyboardInterrupt" in written.notes[0]
+    assert (tmp_path / "report.json").exists()
+
+
+def test_an_unwritable_file_is_an_error_naming_its_option(tmp_path: Path) -> None:
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    written = write_outputs(
+        {"json": (blocked / "report.json", "ini memguard_json")},
+        RESULTS,
+        version="9.9",
+        baseline=None,
+        tolerance=DEFAULT_TOLERANCE,
+    )
+    assert len(written.errors) == 1
+    assert written.errors[0].startswith("ERROR: memguard: ini memguard_json: ")
+
+
+def test_deltas_compare_measured_results_to_the_baseline(tmp_path: Path) -> None:
+    write_outputs(
+        {"save-baseline": (tmp_path / "b.json", "--memguard-save-baseline")},
+        RESULTS,
+        version="9.9",
+        baseline=None,
+        tolerance=DEFAULT_TOLERANCE,
+    )
+    baseline = load_baseline(tmp_path / "b.json")
+    assert baseline_deltas(None, DEFAULT_TOLERANCE, RESULTS) is None
+    grown = [result("test_a.py::test_a", 300.0)]
+    deltas = baseline_deltas(baseline, DEFAULT_TOLERANCE, grown)
+    assert deltas is not None
+    assert [c.status for c in deltas.values()] == ["regressed"]
