@@ -103,8 +103,9 @@ def explain(
     retained.clear()
     sites = _sites(before, after, secrets=secrets)
     del before, after
-    # A leak adds an item on (nearly) every call; a quarter of the calls tells it from churn.
-    min_added = max(2, calls // 4)
+    # A holder gains an item on at least one call in ten (a leak every 10th call); a container
+    # that gained once or twice is churn.
+    min_added = max(2, calls // 10)
     found = holders(
         [(added, holder) for added, holder in grown if added >= min_added],
         secrets=secrets,

@@ -81,33 +81,26 @@ def _kind(obj: object, kinds: Kinds | None = None) -> _Kind | None:
 
 
 def _containers() -> Iterator[tuple[object, _Kind]]:
-    """Every builtin container the gc tracks, plus untracked ones held by modules and classes.
+    """Every builtin container the gc tracks, and every untracked one that a tracked object holds.
 
-    A dict of strings to bools (a token cache) is not tracked by the gc, so ``gc.get_objects()``
-    alone would miss the commonest leak holder.
+    A dict of atoms (a ``str -> str`` token cache) is not tracked by the gc, so
+    ``gc.get_objects()`` alone would miss the commonest leak holder wherever it lives: a module
+    global, a class attribute, an instance attribute, the cache of an ``lru_cache``. Each
+    tracked object's referents are read in C; an untracked dict held twice is yielded once.
     """
     kinds = Kinds()
+    untracked: set[int] = set()
     for obj in gc.get_objects():
         kind = kinds[type(obj)]
-        if kind is not None and obj is not kinds:
+        if kind is not None and obj is not kinds and obj is not untracked:  # not this walk's
             yield obj, kind
-    yield from untracked_containers(kinds)
-
-
-def untracked_containers(kinds: Kinds | None = None) -> Iterator[tuple[object, _Kind]]:
-    """Containers the gc does not track, held by a module global or a class attribute."""
-    kinds = kinds if kinds is not None else Kinds()
-    for module in list(sys.modules.values()):
-        for value in _namespace(module):
-            kind = kinds[type(value)]
-            if kind is not None:
-                if not gc.is_tracked(value):
-                    yield value, kind
-            elif issubclass(type(value), type):
-                for attribute in _namespace(value):
-                    kind = kinds[type(attribute)]
-                    if kind is not None and not gc.is_tracked(attribute):
-                        yield attribute, kind
+        for part in gc.get_referents(obj):
+            if gc.is_tracked(part):
+                continue
+            kind = kinds[type(part)]
+            if kind is not None and id(part) not in untracked:
+                untracked.add(id(part))
+                yield part, kind
 
 
 def contents(container: object, kinds: Kinds | None = None) -> list[object]:
@@ -132,19 +125,6 @@ def added_items(container: object, added: int) -> list[object]:
     except Exception:
         return []
     return items[-added * kind.per_item :] if kind.ordered else items
-
-
-def _namespace(obj: object) -> list[object]:
-    """The values of a module's or class's ``__dict__``, read without running user code."""
-    try:
-        namespace = object.__getattribute__(obj, "__dict__")
-    except Exception:
-        return []
-    if type(namespace) is dict:
-        return list(dict.values(namespace))
-    if type(namespace) is types.MappingProxyType:
-        return list(namespace.values())
-    return []
 
 
 class Lengths:

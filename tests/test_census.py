@@ -102,3 +102,28 @@ def test_explanation_calls_follow_the_leak_rate(
     per_call: float, measured: int, expected: int
 ) -> None:
     assert explain_calls(per_call, measured) == expected
+
+
+def test_explain_traces_a_leak_every_tenth_call_and_an_instance_held_dict(
+    module: types.ModuleType,
+) -> None:
+    class Store:
+        def __init__(self) -> None:
+            self.tokens: dict[str, str] = {}  # str -> str: the gc does not track it
+
+    module.store = Store()
+    module.rare = []
+    n = [0]
+
+    def calls() -> None:
+        for _ in range(50):
+            n[0] += 1
+            module.store.tokens[f"token-{n[0]}"] = "x" * 40
+            if n[0] % 10 == 0:
+                module.rare.append(f"sample-{n[0]}")
+
+    found = explain(calls, Secrets(), calls=50)
+    assert {h.path for h in found.holders} == {
+        "memguard_fake_app:store.tokens",
+        "memguard_fake_app:rare",
+    }
