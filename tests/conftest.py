@@ -26,17 +26,21 @@ def test_clean():
 """
 
 
+INNER_ADDOPTS = "-p no:randomly -p no:asyncio"
+
+
 @pytest.fixture(autouse=True)
 def _inner_runs_in_file_order(request: pytest.FixtureRequest) -> None:
-    """Inner pytester runs keep their file order even where pytest-randomly is installed.
+    """Inner pytester runs keep their file order and load no async plugin.
 
-    Several inner files check, in a last test, what guarded tests before it did. pytester
-    clears PYTEST_ADDOPTS when it is set up, so this sets it after.
+    Several inner files check, in a last test, what guarded tests before it did, so
+    pytest-randomly is off; pytest-asyncio (a test extra) is off unless a test turns it on,
+    as its users do. pytester clears PYTEST_ADDOPTS when it is set up, so this sets it after.
     """
     if "pytester" in request.fixturenames:
         request.getfixturevalue("pytester")
         monkeypatch = request.getfixturevalue("monkeypatch")
-        monkeypatch.setenv("PYTEST_ADDOPTS", "-p no:randomly")
+        monkeypatch.setenv("PYTEST_ADDOPTS", INNER_ADDOPTS)
 
 
 @pytest.fixture

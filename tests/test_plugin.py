@@ -424,6 +424,49 @@ def test_nested_guarded_calls_are_refused(run) -> None:
     result.stdout.fnmatch_lines(["*cannot run inside another guarded call*"])
 
 
+def test_async_test_is_replayed_under_pytest_asyncio(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # pytest-asyncio runs the coroutine through a synchronous wrapper: each replay is a run.
+    monkeypatch.setenv("PYTEST_ADDOPTS", "-p no:randomly")
+    pytester.makeini(
+        "[pytest]\nconsole_output_style = classic\nasyncio_default_fixture_loop_scope = function\n"
+    )
+    pytester.makepyfile(
+        test_async="""
+        import asyncio, collections, pytest
+
+        calls = collections.Counter()
+        kept = []
+
+        @pytest.mark.asyncio
+        @pytest.mark.memguard(max_growth_kb=64)
+        async def test_clean_coroutine():
+            await asyncio.sleep(0)
+            calls["clean"] += 1
+
+        @pytest.mark.asyncio
+        @pytest.mark.memguard(max_growth_kb=64)
+        async def test_leaky_coroutine():
+            await asyncio.sleep(0)
+            kept.append(f"user:pw-{len(kept)}" * 2)
+
+        def test_replayed():
+            assert calls["clean"] == 220  # the first call, 19 more warm-up, 200 measured
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:benchmark")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*test_leaky_coroutine*",
+            "LeakError: memguard: test body: still growing*",
+            "*retained via:*",
+            "*├─ .kept*list*",
+        ]
+    )
+
+
 def test_async_test_without_async_plugin_is_a_clear_error(run) -> None:
     result = run(
         test_async="""
