@@ -13,6 +13,13 @@ Every module in ``SCENARIOS`` exposes the same interface:
 * ``BOUND_KB`` (optional): the growth bound every mode of ``benchmarks/run.py`` gets for this
   scenario, in KiB; :data:`DEFAULT_BOUND_KB` when absent. A module that sets it says in its
   docstring why its steady state needs more (read it with :func:`bound_kb`).
+* ``HOLDER`` (leaks only): the attribute name, without the leading dot, of the container that
+  keeps the leak, as memguard's leak trace shows it in a ``├─ .HOLDER`` hop: a module global
+  (``_auth_log``), a class or instance attribute (``registry``, ``records``), blinker's
+  ``receivers``, the function whose ``lru_cache`` or default argument holds the leak
+  (``credentials_valid``, ``remember_login``). ``benchmarks/run.py`` reports whether each
+  failure names it and ``tests/test_corpus_explained.py`` requires it (read it with
+  :func:`holder`). Clean modules have none.
 
 ``benchmarks/corpus_check.py`` verifies every ground truth independently with ``tracemalloc``.
 """
@@ -20,6 +27,7 @@ Every module in ``SCENARIOS`` exposes the same interface:
 from __future__ import annotations
 
 import importlib
+import re
 from types import ModuleType
 
 #: The bound of a scenario that does not set ``BOUND_KB``, in KiB.
@@ -68,3 +76,25 @@ def bound_kb(module: ModuleType) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise TypeError(f"{module.__name__}.BOUND_KB must be a positive int, got {value!r}")
     return value
+
+
+def holder(module: ModuleType) -> str | None:
+    """The attribute that keeps a leak scenario's growth (its ``HOLDER``); ``None`` when clean.
+
+    Raises ``TypeError`` when a leak lacks a non-empty ``HOLDER`` or a clean scenario has one.
+    """
+    value = getattr(module, "HOLDER", None)
+    if module.GROUND_TRUTH == "clean":
+        if value is not None:
+            raise TypeError(f"{module.__name__} is clean and must not set HOLDER")
+        return None
+    if not isinstance(value, str) or not value or value.startswith("."):
+        raise TypeError(
+            f"{module.__name__}.HOLDER must be an attribute name without the dot, got {value!r}"
+        )
+    return value
+
+
+def names_holder(text: str, name: str) -> bool:
+    """Whether a memguard failure ``text`` has a leak-trace hop ``├─ .name`` (``name`` whole)."""
+    return re.search(rf"├─ \.{re.escape(name)}(?:\s|$)", text, re.MULTILINE) is not None

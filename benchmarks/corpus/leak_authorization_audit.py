@@ -14,6 +14,7 @@ from flask import Flask, Response, request
 from werkzeug.datastructures import Authorization
 
 GROUND_TRUTH = "leak"
+HOLDER = "_audit_trail"
 
 _USERS = {"alice": "s3cret", "bob": "hunter2"}
 _audit_trail: list[Authorization] = []

@@ -16,6 +16,7 @@ from flask import Flask, Response, request
 from werkzeug.datastructures import Authorization
 
 GROUND_TRUTH = "leak"
+HOLDER = "registry"  # the class attribute ``UserSession.registry``
 
 _USERS = {"alice": "s3cret"}
 

@@ -15,6 +15,7 @@ from flask import Flask, Response, request
 from werkzeug.datastructures import Authorization
 
 GROUND_TRUTH = "leak"
+HOLDER = "remember_login"  # the function, whose default list grows
 
 _USERS = {"alice": "s3cret"}
 

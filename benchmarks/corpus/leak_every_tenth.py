@@ -16,6 +16,7 @@ from flask import Flask, Response, request
 from werkzeug.datastructures import Authorization
 
 GROUND_TRUTH = "leak"
+HOLDER = "_debug_samples"
 
 SAMPLE_EVERY = 10
 _USERS = {"alice": "s3cret"}

@@ -15,6 +15,7 @@ from typing import Any
 from flask import Flask, Response, request
 
 GROUND_TRUTH = "leak"
+HOLDER = "_auth_failures"
 
 _USERS = {"alice": "s3cret"}
 _auth_failures: list[Exception] = []  # shown on /debug/auth-failures

@@ -13,6 +13,7 @@ from typing import Any
 from flask import Flask, Response, request
 
 GROUND_TRUTH = "leak"
+HOLDER = "_auth_log"
 
 _USERS = {"alice": "s3cret"}
 _auth_log: list[str] = []  # read by the login-metrics job (which was never written)

@@ -15,6 +15,7 @@ from flask import Flask
 from flask_httpauth import HTTPBasicAuth
 
 GROUND_TRUTH = "leak"
+HOLDER = "_verified"
 
 _SIGNING_KEY = b"corpus-httpauth-signing"
 _verified: dict[tuple[str, str], str | None] = {}

@@ -17,6 +17,7 @@ from flask import Flask, Response, request
 from werkzeug.datastructures import Authorization
 
 GROUND_TRUTH = "leak"
+HOLDER = "_exports"
 
 _USERS = {"alice": "s3cret"}
 _exports: dict[str, bytes] = {}

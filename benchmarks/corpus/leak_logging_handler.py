@@ -15,6 +15,7 @@ from flask import Flask, Response, request
 from werkzeug.datastructures import Authorization
 
 GROUND_TRUTH = "leak"
+HOLDER = "records"  # the list on the handler ``_recent``
 
 
 class RecentLogHandler(logging.Handler):

@@ -15,6 +15,7 @@ from typing import Any
 from flask import Flask, Response, request
 
 GROUND_TRUTH = "leak"
+HOLDER = "credentials_valid"  # the lru_cache wrapper, whose cache dict grows
 
 _SIGNING_KEY = b"corpus-lru-signing"
 

@@ -16,6 +16,7 @@ from flask import Flask, Response, request, request_finished
 from werkzeug.datastructures import Authorization
 
 GROUND_TRUTH = "leak"
+HOLDER = "receivers"  # blinker's dict on request_finished
 
 _USERS = {"alice": "s3cret"}
 _latency_ms: dict[str, float] = {}  # last request latency per user, shown on a dashboard

@@ -15,6 +15,7 @@ from flask import Flask, Response, g, request
 from werkzeug.datastructures import Authorization
 
 GROUND_TRUTH = "leak"
+HOLDER = "_samples"
 
 _USERS = {"alice": "s3cret"}
 _samples: list[tuple[float, float]] = []  # (finished at, duration in seconds)

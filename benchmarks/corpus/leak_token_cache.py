@@ -16,6 +16,7 @@ from typing import Any
 from flask import Flask, Response, request
 
 GROUND_TRUTH = "leak"
+HOLDER = "_tokens"
 
 _SIGNING_KEY = b"corpus-api-key-signing"
 _tokens: dict[str, str] = {}  # "user:password" -> issued bearer token
