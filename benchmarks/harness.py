@@ -8,8 +8,9 @@ plugin gives those tests what they share, so that every mode drives the same cal
   teardown so no state leaks from one test into the next;
 * ``--bench-big-heap=N``: a session fixture holding ``N`` live gc-tracked objects, to show what
   the heap size costs;
-* ``--bench-out=PATH``: per test, the outcome, the first line of a failure and two timings, and
-  at session end the process's resident set size, written to ``PATH`` as JSON.
+* ``--bench-out=PATH``: per test, the outcome, the first line of a failure, whether the failure
+  names the leak scenario's ``HOLDER`` (``holder_named``) and two timings, and at session end
+  the process's resident set size, written to ``PATH`` as JSON.
 
 The timing that matters is *time to a verdict*: from the start of the call phase to the end of
 ``pytest_runtest_makereport``. pytest-memray judges its markers in ``makereport`` (after the
@@ -33,7 +34,7 @@ from typing import Any
 
 import pytest
 
-from benchmarks.corpus import load
+from benchmarks.corpus import holder, load, names_holder
 
 #: What ``memguard.flask()`` is given besides these goes to ``client.open`` as it does there.
 DRIVER_KEYS = frozenset({"path", "auth", "headers", "method", "expect_status"})
@@ -212,9 +213,14 @@ def pytest_runtest_makereport(
         verdict_seconds = time.perf_counter() - item.stash.get(START_KEY, time.perf_counter())
         callspec = getattr(item, "callspec", None)
         params = callspec.params if callspec is not None else {}
+        name = str(params.get("scenario", ""))
         message = ""
+        holder_named = None
         if report.failed:
             text = str(report.longrepr).strip()
+            held_by = holder(load(name)) if name else None
+            if held_by is not None:
+                holder_named = names_holder(text, held_by)
             message = text.splitlines()[0] if text else "(no message)"
             # LeakError's first line is the verdict; other failures end with "E   <error>".
             errors = [line for line in text.splitlines() if line.startswith("E ")]
@@ -223,11 +229,14 @@ def pytest_runtest_makereport(
         item.config.stash[RECORDS_KEY].append(
             {
                 "nodeid": item.nodeid,
-                "scenario": str(params.get("scenario", "")),
+                "scenario": name,
                 "outcome": report.outcome,
                 "call_seconds": report.duration,
                 "verdict_seconds": verdict_seconds,
                 "message": message[:500],
+                # None unless a leak scenario's test failed: then, does the failure name its
+                # HOLDER in a leak-trace hop (the whole text, not only the first line)?
+                "holder_named": holder_named,
                 "explain_seconds": item.config.stash[EXPLAIN_KEY][0],
                 "memray_peak": _memray_peak(item),
             }

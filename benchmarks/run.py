@@ -27,7 +27,9 @@ side (fixtures, timing, reset between tests) is ``benchmarks/harness.py``.
 
 The report ends with the targets of issue 5 and their numbers, including the two that need
 sessions of their own: heap-size independence and the plugin's own memory over 500 tests.
-A target that is missed is printed as missed, with its numbers.
+A target that is missed is printed as missed, with its numbers. Then our own check, not an
+issue-5 target: every leak memguard catches names its holder, the scenario's ``HOLDER``, in a
+``├─ .HOLDER`` hop of the failure's leak trace (the table's ``held`` column, per scenario).
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ from benchmarks.corpus import (  # noqa: E402 (needs the path above)
     DEFAULT_BOUND_KB,
     SCENARIOS,
     bound_kb,
+    holder,
     load,
 )
 
@@ -195,6 +198,8 @@ class Cell:
     seconds: list[float] = field(default_factory=list)
     explain: list[float] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)
+    #: Per run caught as a leak: did the failure name the scenario's ``HOLDER``?
+    held: list[bool] = field(default_factory=list)
 
     @property
     def verdict(self) -> str:
@@ -320,6 +325,8 @@ def add(results: Results, mode: Mode, payload: dict[str, Any]) -> None:
         cell.explain.append(record.get("explain_seconds", 0.0))
         if record["message"]:
             cell.messages.append(record["message"])
+        if cell.verdicts[-1] == "leak" and record.get("holder_named") is not None:
+            cell.held.append(bool(record["holder_named"]))
 
 
 def memory_bounds(sessions: Sessions, names: Sequence[str]) -> dict[str, int]:
@@ -466,11 +473,33 @@ def ratio(results: Results, key: str, name: str) -> float:
     return results[key][name].time / bare if bare > 0 else float("nan")
 
 
+MEMGUARD_KEYS = tuple(key for key, mode in MODES.items() if mode.tool == "memguard")
+
+
+def named(cell: Cell) -> bool:
+    """Whether every run that caught the leak named its holder (only caught leaks are asked)."""
+    return bool(cell.held) and all(cell.held)
+
+
+def held(results: Results, name: str, keys: Sequence[str]) -> str:
+    """``yes`` when every memguard failure on a leak named its ``HOLDER``, else ``no``.
+
+    ``-`` for a clean scenario, or a leak that no memguard mode caught.
+    """
+    cells = [results[k][name] for k in keys if k in MEMGUARD_KEYS and name in results[k]]
+    caught = [c for c in cells if c.verdict == "leak"]
+    if holder(load(name)) is None or not caught:
+        return "-"
+    return "yes" if all(named(c) for c in caught) else "no"
+
+
 def print_table(results: Results, names: Sequence[str], keys: Sequence[str]) -> None:
     tools = [k for k in keys if k != "bare"]
     head = f"{'scenario':<27} {'truth':<5}"
     for key in tools:
         head += f" {key:<8}"
+        if key == MEMGUARD_KEYS[-1]:
+            head += f" {'held':<4}"
     head += f" {'bare s':>7}"
     for key in tools:
         head += f" {key + ' s':>10} {'x bare':>7}"
@@ -481,6 +510,8 @@ def print_table(results: Results, names: Sequence[str], keys: Sequence[str]) -> 
         line = f"{name:<27} {truth:<5}"
         for key in tools:
             line += f" {mark(results[key].get(name), truth):<8}"
+            if key == MEMGUARD_KEYS[-1]:
+                line += f" {held(results, name, keys):<4}"
         line += f" {results['bare'][name].time:7.3f}"
         for key in tools:
             line += f" {results[key][name].time:10.3f} {ratio(results, key, name):7.1f}"
@@ -667,6 +698,21 @@ def print_targets(
         )
 
 
+def print_holder_checks(results: Results, names: Sequence[str]) -> None:
+    """Ours, not issue 5's: every leak a memguard mode caught names its ``HOLDER``."""
+    print("our checks (not issue-5 targets)")
+    leaks = [n for n in names if holder(load(n)) is not None]
+    for key in MEMGUARD_KEYS:
+        caught = [n for n in leaks if results[key][n].verdict == "leak"]
+        unnamed = [n for n in caught if not named(results[key][n])]
+        ok = not unnamed if caught else None
+        print(
+            f"  {status(ok)} every caught leak names its holder ({MODES[key].title}):"
+            f" {len(caught) - len(unnamed)}/{len(caught)}"
+            + (f"; not named: {', '.join(unnamed)}" if unnamed else "")
+        )
+
+
 def print_notes(results: Results, names: Sequence[str], keys: Sequence[str]) -> None:
     """Failures that were not a memory verdict, and one memguard message per false alarm."""
     lines = []
@@ -681,6 +727,11 @@ def print_notes(results: Results, names: Sequence[str], keys: Sequence[str]) -> 
                 and (load(name).GROUND_TRUTH == "clean")
             ):
                 lines.append(f"  {key} {name}: {cell.messages[-1]}")
+            elif key in MEMGUARD_KEYS and cell.verdict == "leak" and not named(cell):
+                lines.append(
+                    f"  {key} {name}: holder {holder(load(name))} not named in"
+                    f" {cell.held.count(False)}/{len(cell.held)} failures: {cell.messages[-1]}"
+                )
     if lines:
         print("notes")
         print("\n".join(lines))
@@ -793,6 +844,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     print()
     print_targets(results, names, keys, stable, heap, rss)
+    print_holder_checks(results, names)
     print_notes(results, names, keys)
     if len(set(sessions.digests)) > 1:
         print(

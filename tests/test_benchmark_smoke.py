@@ -41,3 +41,9 @@ def test_quick_benchmark_prints_the_table_and_the_verdicts() -> None:
     assert rows["clean_stateless"][1:4] == ["clean", "clean", "clean"], done.stdout
     assert "target checks" in done.stdout
     assert "leaks caught  1/1" in done.stdout
+    # then whether memguard's failures named the leak's holder (the module's HOLDER)
+    assert header[4] == "held", header
+    assert rows["leak_global_list"][4] == "yes", done.stdout
+    assert rows["clean_stateless"][4] == "-", done.stdout
+    assert "every caught leak names its holder (memguard marker): 1/1" in done.stdout
+    assert "every caught leak names its holder (memguard fixture): 1/1" in done.stdout
