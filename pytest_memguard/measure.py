@@ -37,6 +37,12 @@ BLOCK_BYTES = 64
 MAX_KEPT_WARNINGS = 10
 
 
+#: Objects the interpreter itself keeps frozen: CPython 3.12 starts with its few hundred
+#: deep-frozen static tuples in the permanent generation. Only more than these means that the
+#: code froze the heap. Read once, when this module is first imported.
+STARTUP_FROZEN = gc.get_freeze_count()
+
+
 @dataclass(frozen=True)
 class GcState:
     """What the code under test may change in the garbage collector, to put back exactly."""
@@ -47,7 +53,7 @@ class GcState:
 
     @classmethod
     def save(cls) -> GcState:
-        return cls(gc.isenabled(), gc.get_threshold(), gc.get_freeze_count() > 0)
+        return cls(gc.isenabled(), gc.get_threshold(), gc.get_freeze_count() > STARTUP_FROZEN)
 
     def restore(self) -> None:
         gc.set_threshold(*self.thresholds)
@@ -62,10 +68,12 @@ def frozen_heap() -> Iterator[bool]:
     """Freeze what is alive, so that collections and ``gc.get_objects()`` see only newer objects.
 
     Yields whether it froze: a heap the code froze itself (a pre-fork server) stays frozen, and
-    then ``gc.get_objects()`` cannot tell new from old. Only young garbage is collected first: a
-    full collection costs O(heap), and older garbage, frozen with the rest, stays the same size
-    until the heap is unfrozen. Unfreezing is O(1); counting the frozen objects is not, so it
-    is never done on the way out.
+    then ``gc.get_objects()`` cannot tell new from old. The interpreter's own frozen objects
+    (CPython 3.12's static tuples) are unfrozen with the rest: they are immortal and never
+    collected, so only ``gc.get_freeze_count()`` changes. Only young garbage is collected
+    first: a full collection costs O(heap), and older garbage, frozen with the rest, stays the
+    same size until the heap is unfrozen. Unfreezing is O(1); counting the frozen objects is
+    not, so it is never done on the way out.
     """
     saved = GcState.save()
     froze = not saved.frozen
