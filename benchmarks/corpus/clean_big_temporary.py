@@ -8,11 +8,11 @@ call but retained memory does not grow.
 from __future__ import annotations
 
 import hashlib
-import hmac
-from typing import Any, TypeGuard
+from typing import Any
 
 from flask import Flask, Response, request
-from werkzeug.datastructures import Authorization
+
+from benchmarks.corpus._auth import authorized, challenge
 
 GROUND_TRUTH = "clean"
 
@@ -29,14 +29,6 @@ def checksum_payload(seed: bytes) -> str:
     return hashlib.sha256(memoryview(buffer)[:8192]).hexdigest()
 
 
-def _authorized(auth: Authorization | None) -> TypeGuard[Authorization]:
-    """Constant-time check of Basic Auth credentials against ``_USERS``."""
-    if auth is None:
-        return False
-    expected = _USERS.get(auth.username or "", "")
-    return hmac.compare_digest((auth.password or "").encode(), expected.encode())
-
-
 def create_app() -> Flask:
     """Return an app computing a checksum over a large temporary buffer."""
     app = Flask(__name__)
@@ -44,8 +36,8 @@ def create_app() -> Flask:
     @app.get("/checksum")
     def checksum() -> Response | dict[str, Any]:
         auth = request.authorization
-        if not _authorized(auth):
-            return Response("Unauthorized", 401, {"WWW-Authenticate": 'Basic realm="corpus"'})
+        if not authorized(auth, _USERS):
+            return challenge("corpus")
         return {"sha256": checksum_payload((auth.username or "").encode()), "size": SCRATCH_BYTES}
 
     return app

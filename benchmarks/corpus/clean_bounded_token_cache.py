@@ -29,6 +29,8 @@ from typing import Any
 
 from flask import Flask, Response, request
 
+from benchmarks.corpus._auth import challenge
+
 GROUND_TRUTH = "clean"
 BOUND_KB = 128
 
@@ -63,7 +65,7 @@ def create_app() -> Flask:
         auth = request.authorization
         user, password = (auth.username or "", auth.password or "") if auth else ("", "")
         if not user or not hmac.compare_digest(password, api_key_for(user)):
-            return Response("Unauthorized", 401, {"WWW-Authenticate": 'Basic realm="api"'})
+            return challenge("api")
         issued = _tokens.get((user, password))
         if issued is None:
             issued = secrets.token_urlsafe(32)

@@ -7,13 +7,13 @@ logging thousands of requests retains nothing new.
 
 from __future__ import annotations
 
-import hmac
 import logging
 from collections import Counter
-from typing import Any, TypeGuard
+from typing import Any
 
 from flask import Flask, Response, request
-from werkzeug.datastructures import Authorization
+
+from benchmarks.corpus._auth import authorized, challenge
 
 GROUND_TRUTH = "clean"
 
@@ -39,14 +39,6 @@ _log.propagate = False
 _log.addHandler(_metrics)
 
 
-def _authorized(auth: Authorization | None) -> TypeGuard[Authorization]:
-    """Constant-time check of Basic Auth credentials against ``_USERS``."""
-    if auth is None:
-        return False
-    expected = _USERS.get(auth.username or "", "")
-    return hmac.compare_digest((auth.password or "").encode(), expected.encode())
-
-
 def create_app() -> Flask:
     """Return an app that logs every request."""
     app = Flask(__name__)
@@ -54,9 +46,9 @@ def create_app() -> Flask:
     @app.get("/")
     def index() -> Response | str:
         auth = request.authorization
-        if not _authorized(auth):
+        if not authorized(auth, _USERS):
             _log.warning("failed login from %s", request.remote_addr)
-            return Response("Unauthorized", 401, {"WWW-Authenticate": 'Basic realm="corpus"'})
+            return challenge("corpus")
         _log.info("login ok user=%s path=%s", auth.username, request.path)
         return "ok"
 

@@ -15,6 +15,8 @@ from typing import Any
 
 from flask import Flask, Response, request
 
+from benchmarks.corpus._auth import challenge
+
 GROUND_TRUTH = "clean"
 
 _SIGNING_KEY = b"corpus-deque-audit"
@@ -41,7 +43,7 @@ def create_app() -> Flask:
         auth = request.authorization
         user = auth.username or "" if auth else ""
         if auth is None or not hmac.compare_digest(auth.password or "", api_key_for(user)):
-            return Response("Unauthorized", 401, {"WWW-Authenticate": 'Basic realm="api"'})
+            return challenge("api")
         _recent_logins.append((user, request.remote_addr, time.time()))
         return {"client": user, "values": [1, 2, 3]}
 

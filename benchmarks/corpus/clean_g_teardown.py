@@ -7,26 +7,18 @@ fails - so the registry only ever holds the requests currently being served.
 
 from __future__ import annotations
 
-import hmac
 import time
 import uuid
-from typing import Any, TypeGuard
+from typing import Any
 
 from flask import Flask, Response, g, request
-from werkzeug.datastructures import Authorization
+
+from benchmarks.corpus._auth import authorized, challenge
 
 GROUND_TRUTH = "clean"
 
 _USERS = {"alice": "s3cret"}
 _in_flight: dict[str, dict[str, Any]] = {}
-
-
-def _authorized(auth: Authorization | None) -> TypeGuard[Authorization]:
-    """Constant-time check of Basic Auth credentials against ``_USERS``."""
-    if auth is None:
-        return False
-    expected = _USERS.get(auth.username or "", "")
-    return hmac.compare_digest((auth.password or "").encode(), expected.encode())
 
 
 def create_app() -> Flask:
@@ -45,8 +37,8 @@ def create_app() -> Flask:
     @app.get("/jobs")
     def jobs() -> Response | dict[str, Any]:
         auth = request.authorization
-        if not _authorized(auth):
-            return Response("Unauthorized", 401, {"WWW-Authenticate": 'Basic realm="corpus"'})
+        if not authorized(auth, _USERS):
+            return challenge("corpus")
         g.user = auth.username
         _in_flight[g.request_id]["user"] = g.user
         return {"running": len(_in_flight), "jobs": []}

@@ -9,11 +9,11 @@ few thousand calls in a fresh process) and then stays flat - a step, not a slope
 
 from __future__ import annotations
 
-import hmac
-from typing import Any, TypeGuard
+from typing import Any
 
 from flask import Flask, Response, render_template_string, request
-from werkzeug.datastructures import Authorization
+
+from benchmarks.corpus._auth import authorized, challenge
 
 GROUND_TRUTH = "clean"
 
@@ -28,14 +28,6 @@ PAGE = """<!doctype html>
 """
 
 
-def _authorized(auth: Authorization | None) -> TypeGuard[Authorization]:
-    """Constant-time check of Basic Auth credentials against ``_USERS``."""
-    if auth is None:
-        return False
-    expected = _USERS.get(auth.username or "", "")
-    return hmac.compare_digest((auth.password or "").encode(), expected.encode())
-
-
 def create_app() -> Flask:
     """Return an app rendering an account page from an inline template."""
     app = Flask(__name__)
@@ -43,8 +35,8 @@ def create_app() -> Flask:
     @app.get("/account")
     def account() -> Response | str:
         auth = request.authorization
-        if not _authorized(auth):
-            return Response("Unauthorized", 401, {"WWW-Authenticate": 'Basic realm="corpus"'})
+        if not authorized(auth, _USERS):
+            return challenge("corpus")
         items = [{"name": "widget", "qty": 3}, {"name": "gadget", "qty": 1}]
         return render_template_string(PAGE, user=auth.username, items=items)
 

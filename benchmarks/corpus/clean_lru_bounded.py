@@ -13,6 +13,8 @@ from typing import Any
 
 from flask import Flask, Response, request
 
+from benchmarks.corpus._auth import challenge
+
 GROUND_TRUTH = "clean"
 
 _SIGNING_KEY = b"corpus-lru-bounded"
@@ -43,7 +45,7 @@ def create_app() -> Flask:
     def me() -> Response | dict[str, str]:
         auth = request.authorization
         if auth is None or not credentials_valid(auth.username or "", auth.password or ""):
-            return Response("Unauthorized", 401, {"WWW-Authenticate": 'Basic realm="api"'})
+            return challenge("api")
         return {"client": auth.username or ""}
 
     return app

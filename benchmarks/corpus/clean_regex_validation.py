@@ -12,6 +12,8 @@ from typing import Any
 
 from flask import Flask, Response, request
 
+from benchmarks.corpus._auth import challenge
+
 GROUND_TRUTH = "clean"
 
 USERNAME_RE = re.compile(r"[a-z][a-z0-9_.-]{2,31}")
@@ -29,7 +31,7 @@ def create_app() -> Flask:
             return Response("Bad user name", 401, {"WWW-Authenticate": 'Basic realm="mail"'})
         expected = _USERS.get(auth.username or "", "")
         if not hmac.compare_digest((auth.password or "").encode(), expected.encode()):
-            return Response("Unauthorized", 401, {"WWW-Authenticate": 'Basic realm="mail"'})
+            return challenge("mail")
         return {"user": auth.username, "unread": 0}
 
     return app

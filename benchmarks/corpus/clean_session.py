@@ -7,23 +7,15 @@ from one request to the next, and the cookie itself stays a few dozen bytes.
 
 from __future__ import annotations
 
-import hmac
-from typing import Any, TypeGuard
+from typing import Any
 
 from flask import Flask, Response, request, session
-from werkzeug.datastructures import Authorization
+
+from benchmarks.corpus._auth import authorized, challenge
 
 GROUND_TRUTH = "clean"
 
 _USERS = {"alice": "s3cret"}
-
-
-def _authorized(auth: Authorization | None) -> TypeGuard[Authorization]:
-    """Constant-time check of Basic Auth credentials against ``_USERS``."""
-    if auth is None:
-        return False
-    expected = _USERS.get(auth.username or "", "")
-    return hmac.compare_digest((auth.password or "").encode(), expected.encode())
 
 
 def create_app() -> Flask:
@@ -34,8 +26,8 @@ def create_app() -> Flask:
     @app.before_request
     def require_login() -> Response | None:
         auth = request.authorization
-        if not _authorized(auth):
-            return Response("Unauthorized", 401, {"WWW-Authenticate": 'Basic realm="corpus"'})
+        if not authorized(auth, _USERS):
+            return challenge("corpus")
         session["user"] = auth.username
         session["visits"] = session.get("visits", 0) + 1
         return None

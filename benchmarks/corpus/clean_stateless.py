@@ -11,6 +11,8 @@ from typing import Any
 
 from flask import Flask, Response, request
 
+from benchmarks.corpus._auth import challenge
+
 GROUND_TRUTH = "clean"
 
 _USERS = {"alice": "s3cret"}
@@ -30,7 +32,7 @@ def create_app() -> Flask:
     def index() -> Response | dict[str, str]:
         auth = request.authorization
         if auth is None or not check(auth.username or "", auth.password or ""):
-            return Response("Unauthorized", 401, {"WWW-Authenticate": 'Basic realm="corpus"'})
+            return challenge("corpus")
         return {"hello": auth.username or ""}
 
     return app

@@ -14,6 +14,8 @@ from typing import Any
 
 from flask import Flask, Response, request
 
+from benchmarks.corpus._auth import challenge
+
 GROUND_TRUTH = "clean"
 
 _SIGNING_KEY = b"corpus-weakref"
@@ -58,10 +60,10 @@ def create_app() -> Flask:
     def whoami() -> Response | dict[str, Any]:
         auth = request.authorization
         if auth is None:
-            return Response("Unauthorized", 401, {"WWW-Authenticate": 'Basic realm="api"'})
+            return challenge("api")
         user = load_user(auth.username or "")
         if not hmac.compare_digest(auth.password or "", user.api_key):
-            return Response("Unauthorized", 401, {"WWW-Authenticate": 'Basic realm="api"'})
+            return challenge("api")
         return {"user": user.name, "roles": user.roles}
 
     return app

@@ -13,6 +13,8 @@ from typing import Any, TypeGuard
 from flask import Flask, Response, request
 from werkzeug.datastructures import Authorization
 
+from benchmarks.corpus._auth import challenge
+
 GROUND_TRUTH = "leak"
 HOLDER = "_audit_trail"
 
@@ -36,7 +38,7 @@ def create_app() -> Flask:
     def report() -> Response | dict[str, Any]:
         auth = request.authorization
         if not _valid(auth):
-            return Response("Unauthorized", 401, {"WWW-Authenticate": 'Basic realm="reports"'})
+            return challenge("reports")
         _audit_trail.append(auth)
         return {"rows": [], "user": auth.username}
 

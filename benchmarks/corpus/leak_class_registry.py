@@ -7,13 +7,13 @@ Basic Auth never log out, so each call retains a session object (~250 bytes).
 
 from __future__ import annotations
 
-import hmac
 import secrets
 import time
-from typing import Any, ClassVar, TypeGuard
+from typing import Any, ClassVar
 
 from flask import Flask, Response, request
-from werkzeug.datastructures import Authorization
+
+from benchmarks.corpus._auth import authorized, challenge
 
 GROUND_TRUTH = "leak"
 HOLDER = "registry"  # the class attribute ``UserSession.registry``
@@ -37,14 +37,6 @@ class UserSession:
         UserSession.registry.remove(self)
 
 
-def _authorized(auth: Authorization | None) -> TypeGuard[Authorization]:
-    """Constant-time check of Basic Auth credentials against ``_USERS``."""
-    if auth is None:
-        return False
-    expected = _USERS.get(auth.username or "", "")
-    return hmac.compare_digest((auth.password or "").encode(), expected.encode())
-
-
 def create_app() -> Flask:
     """Return an app that opens a session per authenticated request."""
     app = Flask(__name__)
@@ -52,8 +44,8 @@ def create_app() -> Flask:
     @app.get("/orders")
     def orders() -> Response | dict[str, Any]:
         auth = request.authorization
-        if not _authorized(auth):
-            return Response("Unauthorized", 401, {"WWW-Authenticate": 'Basic realm="shop"'})
+        if not authorized(auth, _USERS):
+            return challenge("shop")
         session = UserSession(auth.username or "", request.remote_addr)
         return {"session": session.id, "orders": []}
 

@@ -7,12 +7,12 @@ appends a ``(user, timestamp)`` tuple to it (~140 bytes) and it is never emptied
 
 from __future__ import annotations
 
-import hmac
 import time
-from typing import Any, TypeGuard
+from typing import Any
 
 from flask import Flask, Response, request
-from werkzeug.datastructures import Authorization
+
+from benchmarks.corpus._auth import authorized, challenge
 
 GROUND_TRUTH = "leak"
 HOLDER = "remember_login"  # the function, whose default list grows
@@ -30,14 +30,6 @@ def remember_login(
     return sum(1 for name, _ in history[-100:] if name == user)
 
 
-def _authorized(auth: Authorization | None) -> TypeGuard[Authorization]:
-    """Constant-time check of Basic Auth credentials against ``_USERS``."""
-    if auth is None:
-        return False
-    expected = _USERS.get(auth.username or "", "")
-    return hmac.compare_digest((auth.password or "").encode(), expected.encode())
-
-
 def create_app() -> Flask:
     """Return an app that greets users with their recent login count."""
     app = Flask(__name__)
@@ -45,8 +37,8 @@ def create_app() -> Flask:
     @app.get("/welcome")
     def welcome() -> Response | dict[str, Any]:
         auth = request.authorization
-        if not _authorized(auth):
-            return Response("Unauthorized", 401, {"WWW-Authenticate": 'Basic realm="corpus"'})
+        if not authorized(auth, _USERS):
+            return challenge("corpus")
         recent = remember_login(auth.username or "", time.time())
         return {"user": auth.username, "recent_logins": recent}
 

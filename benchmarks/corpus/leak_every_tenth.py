@@ -7,13 +7,13 @@ headers (~750 bytes), so the growth is a staircase averaging ~75 bytes per call.
 
 from __future__ import annotations
 
-import hmac
 import itertools
 import time
-from typing import Any, TypeGuard
+from typing import Any
 
 from flask import Flask, Response, request
-from werkzeug.datastructures import Authorization
+
+from benchmarks.corpus._auth import authorized, challenge
 
 GROUND_TRUTH = "leak"
 HOLDER = "_debug_samples"
@@ -24,14 +24,6 @@ _request_counter = itertools.count()
 _debug_samples: list[dict[str, Any]] = []
 
 
-def _authorized(auth: Authorization | None) -> TypeGuard[Authorization]:
-    """Constant-time check of Basic Auth credentials against ``_USERS``."""
-    if auth is None:
-        return False
-    expected = _USERS.get(auth.username or "", "")
-    return hmac.compare_digest((auth.password or "").encode(), expected.encode())
-
-
 def create_app() -> Flask:
     """Return an app that samples one request in ``SAMPLE_EVERY`` for debugging."""
     app = Flask(__name__)
@@ -39,8 +31,8 @@ def create_app() -> Flask:
     @app.get("/items")
     def items() -> Response | dict[str, Any]:
         auth = request.authorization
-        if not _authorized(auth):
-            return Response("Unauthorized", 401, {"WWW-Authenticate": 'Basic realm="corpus"'})
+        if not authorized(auth, _USERS):
+            return challenge("corpus")
         if next(_request_counter) % SAMPLE_EVERY == 0:
             _debug_samples.append(
                 {

@@ -12,15 +12,13 @@ from typing import Any
 
 from flask import Flask, Response, request
 
+from benchmarks.corpus._auth import challenge
+
 GROUND_TRUTH = "leak"
 HOLDER = "_auth_log"
 
 _USERS = {"alice": "s3cret"}
 _auth_log: list[str] = []  # read by the login-metrics job (which was never written)
-
-
-def _unauthorized() -> Response:
-    return Response("Unauthorized", 401, {"WWW-Authenticate": 'Basic realm="corpus"'})
 
 
 def create_app() -> Flask:
@@ -31,13 +29,13 @@ def create_app() -> Flask:
     def index() -> Response | str:
         header = request.headers.get("Authorization", "")
         if not header.startswith("Basic "):
-            return _unauthorized()
+            return challenge("corpus")
         decoded = base64.b64decode(header[6:]).decode("utf-8")
         _auth_log.append(decoded)
         user, _, password = decoded.partition(":")
         expected = _USERS.get(user, "")
         if not hmac.compare_digest(password.encode(), expected.encode()):
-            return _unauthorized()
+            return challenge("corpus")
         return f"hello {user}"
 
     return app

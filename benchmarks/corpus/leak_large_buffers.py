@@ -8,13 +8,13 @@ a buffer larger than 512 bytes (outside pymalloc's small-object arenas) plus its
 from __future__ import annotations
 
 import csv
-import hmac
 import io
 import uuid
-from typing import Any, TypeGuard
+from typing import Any
 
 from flask import Flask, Response, request
-from werkzeug.datastructures import Authorization
+
+from benchmarks.corpus._auth import authorized, challenge
 
 GROUND_TRUTH = "leak"
 HOLDER = "_exports"
@@ -33,14 +33,6 @@ def render_report(user: str, rows: int = 85) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
-def _authorized(auth: Authorization | None) -> TypeGuard[Authorization]:
-    """Constant-time check of Basic Auth credentials against ``_USERS``."""
-    if auth is None:
-        return False
-    expected = _USERS.get(auth.username or "", "")
-    return hmac.compare_digest((auth.password or "").encode(), expected.encode())
-
-
 def create_app() -> Flask:
     """Return an app with an export endpoint and a download endpoint."""
     app = Flask(__name__)
@@ -48,8 +40,8 @@ def create_app() -> Flask:
     @app.post("/exports")
     def create_export() -> Response:
         auth = request.authorization
-        if not _authorized(auth):
-            return Response("Unauthorized", 401, {"WWW-Authenticate": 'Basic realm="exports"'})
+        if not authorized(auth, _USERS):
+            return challenge("exports")
         export_id = uuid.uuid4().hex
         _exports[export_id] = body = render_report(auth.username or "")
         return Response(body, 201, {"Location": f"/exports/{export_id}"}, mimetype="text/csv")

@@ -7,12 +7,12 @@ it appends each record and never trims, so every logged login retains a ``LogRec
 
 from __future__ import annotations
 
-import hmac
 import logging
-from typing import Any, TypeGuard
+from typing import Any
 
 from flask import Flask, Response, request
-from werkzeug.datastructures import Authorization
+
+from benchmarks.corpus._auth import authorized, challenge
 
 GROUND_TRUTH = "leak"
 HOLDER = "records"  # the list on the handler ``_recent``
@@ -37,14 +37,6 @@ _log.propagate = False
 _log.addHandler(_recent)
 
 
-def _authorized(auth: Authorization | None) -> TypeGuard[Authorization]:
-    """Constant-time check of Basic Auth credentials against ``_USERS``."""
-    if auth is None:
-        return False
-    expected = _USERS.get(auth.username or "", "")
-    return hmac.compare_digest((auth.password or "").encode(), expected.encode())
-
-
 def create_app() -> Flask:
     """Return an app that logs every authenticated request."""
     app = Flask(__name__)
@@ -52,9 +44,9 @@ def create_app() -> Flask:
     @app.get("/")
     def index() -> Response | str:
         auth = request.authorization
-        if not _authorized(auth):
+        if not authorized(auth, _USERS):
             _log.warning("failed login from %s", request.remote_addr)
-            return Response("Unauthorized", 401, {"WWW-Authenticate": 'Basic realm="corpus"'})
+            return challenge("corpus")
         _log.info("login ok user=%s path=%s", auth.username, request.path)
         return "ok"
 

@@ -14,6 +14,8 @@ from typing import Any
 
 from flask import Flask, Response, request
 
+from benchmarks.corpus._auth import challenge
+
 GROUND_TRUTH = "leak"
 HOLDER = "credentials_valid"  # the lru_cache wrapper, whose cache dict grows
 
@@ -45,7 +47,7 @@ def create_app() -> Flask:
     def me() -> Response | dict[str, str]:
         auth = request.authorization
         if auth is None or not credentials_valid(auth.username or "", auth.password or ""):
-            return Response("Unauthorized", 401, {"WWW-Authenticate": 'Basic realm="api"'})
+            return challenge("api")
         return {"client": auth.username or ""}
 
     return app

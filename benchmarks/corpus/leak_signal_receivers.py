@@ -8,26 +8,18 @@ Nobody disconnects it, so blinker keeps every closure, its cells and its bookkee
 
 from __future__ import annotations
 
-import hmac
 import time
-from typing import Any, TypeGuard
+from typing import Any
 
 from flask import Flask, Response, request, request_finished
-from werkzeug.datastructures import Authorization
+
+from benchmarks.corpus._auth import authorized, challenge
 
 GROUND_TRUTH = "leak"
 HOLDER = "receivers"  # blinker's dict on request_finished
 
 _USERS = {"alice": "s3cret"}
 _latency_ms: dict[str, float] = {}  # last request latency per user, shown on a dashboard
-
-
-def _authorized(auth: Authorization | None) -> TypeGuard[Authorization]:
-    """Constant-time check of Basic Auth credentials against ``_USERS``."""
-    if auth is None:
-        return False
-    expected = _USERS.get(auth.username or "", "")
-    return hmac.compare_digest((auth.password or "").encode(), expected.encode())
 
 
 def create_app() -> Flask:
@@ -37,8 +29,8 @@ def create_app() -> Flask:
     @app.get("/dashboard")
     def dashboard() -> Response | dict[str, Any]:
         auth = request.authorization
-        if not _authorized(auth):
-            return Response("Unauthorized", 401, {"WWW-Authenticate": 'Basic realm="dash"'})
+        if not authorized(auth, _USERS):
+            return challenge("dash")
         user = auth.username or ""
         started = time.perf_counter()
 

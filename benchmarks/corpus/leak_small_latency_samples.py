@@ -7,26 +7,18 @@ so the growth is slow and easy to miss - but it never stops.
 
 from __future__ import annotations
 
-import hmac
 import time
-from typing import Any, TypeGuard
+from typing import Any
 
 from flask import Flask, Response, g, request
-from werkzeug.datastructures import Authorization
+
+from benchmarks.corpus._auth import authorized, challenge
 
 GROUND_TRUTH = "leak"
 HOLDER = "_samples"
 
 _USERS = {"alice": "s3cret"}
 _samples: list[tuple[float, float]] = []  # (finished at, duration in seconds)
-
-
-def _authorized(auth: Authorization | None) -> TypeGuard[Authorization]:
-    """Constant-time check of Basic Auth credentials against ``_USERS``."""
-    if auth is None:
-        return False
-    expected = _USERS.get(auth.username or "", "")
-    return hmac.compare_digest((auth.password or "").encode(), expected.encode())
 
 
 def create_app() -> Flask:
@@ -46,8 +38,8 @@ def create_app() -> Flask:
     @app.get("/ping")
     def ping() -> Response | str:
         auth = request.authorization
-        if not _authorized(auth):
-            return Response("Unauthorized", 401, {"WWW-Authenticate": 'Basic realm="corpus"'})
+        if not authorized(auth, _USERS):
+            return challenge("corpus")
         return "pong"
 
     @app.get("/stats")

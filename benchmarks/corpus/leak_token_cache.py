@@ -15,6 +15,8 @@ from typing import Any
 
 from flask import Flask, Response, request
 
+from benchmarks.corpus._auth import challenge
+
 GROUND_TRUTH = "leak"
 HOLDER = "_tokens"
 
@@ -42,7 +44,7 @@ def create_app() -> Flask:
         auth = request.authorization
         user, password = (auth.username or "", auth.password or "") if auth else ("", "")
         if not user or not hmac.compare_digest(password, api_key_for(user)):
-            return Response("Unauthorized", 401, {"WWW-Authenticate": 'Basic realm="api"'})
+            return challenge("api")
         cache_key = f"{user}:{password}"
         issued = _tokens.get(cache_key)
         if issued is None:
