@@ -184,20 +184,6 @@ class Holder:
     path: str = ""
 
 
-def growing_holders(
-    before: Lengths,
-    *,
-    min_added: int,
-    secrets: Secrets,
-    ignored: Callable[[str], bool] = lambda path: False,
-) -> tuple[Holder, ...]:
-    """Containers that gained at least ``min_added`` items since ``before``, traced, most first."""
-    try:
-        return holders(before.grown(min_added=min_added), secrets=secrets, ignored=ignored)
-    finally:
-        before.clear()
-
-
 def holders(
     grown: list[tuple[int, object]],
     *,

@@ -9,7 +9,7 @@ import types
 import pytest
 
 from pytest_memguard import census
-from pytest_memguard.explain import explain
+from pytest_memguard.explain import _allocated_in_pass, explain
 from pytest_memguard.guard import EXPLAIN_CALLS, EXPLAIN_MIN_CALLS, explain_calls
 from pytest_memguard.measure import frozen_heap
 from pytest_memguard.redact import Secrets
@@ -30,7 +30,7 @@ def test_new_objects_counts_what_new_objects_hold_and_not_what_is_old() -> None:
                 kept.append({"old": old, "new": f"token-{i}" * 4})  # a dict of atoms: untracked
                 kept.append([f"item-{i}" * 4])  # a list: tracked, holding an untracked str
             made = gc.get_objects()
-        found = census.new_objects(made, kept[-60:], census_is_new)
+        found = census.new_objects(made, kept[-60:], _allocated_in_pass)
     finally:
         tracemalloc.stop()
     rows = by_name(census.retained_types(found))
@@ -39,10 +39,6 @@ def test_new_objects_counts_what_new_objects_hold_and_not_what_is_old() -> None:
     assert rows["dict"].tracked_delta == 0
     assert rows["list"].tracked_delta == 30
     kept.clear()
-
-
-def census_is_new(obj: object) -> bool:
-    return tracemalloc.get_object_traceback(obj) is not None
 
 
 def test_an_object_reached_twice_counts_once() -> None:

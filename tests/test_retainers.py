@@ -5,7 +5,7 @@ from __future__ import annotations
 import types
 
 from pytest_memguard.redact import Secrets
-from pytest_memguard.retainers import MAX_DEPTH, Lengths, _is_root, backref_chain, growing_holders
+from pytest_memguard.retainers import MAX_DEPTH, Lengths, _is_root, backref_chain, holders
 
 
 def grow(module: types.ModuleType, step, calls: int = 40) -> list[str]:
@@ -13,8 +13,11 @@ def grow(module: types.ModuleType, step, calls: int = 40) -> list[str]:
     lengths.take()
     for i in range(calls):
         step(i)
-    holders = growing_holders(lengths, min_added=calls // 4, secrets=Secrets([("alice", "s3cret")]))
-    return [line for holder in holders for line in holder.trace]
+    try:
+        found = holders(lengths.grown(min_added=calls // 4), secrets=Secrets([("alice", "s3cret")]))
+    finally:
+        lengths.clear()
+    return [line for holder in found for line in holder.trace]
 
 
 def test_global_list_trace_names_module_attribute_and_sample(module: types.ModuleType) -> None:
