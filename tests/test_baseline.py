@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
+from conftest import result
 
 from pytest_memguard.baseline import (
     DEFAULT_TOLERANCE,
@@ -22,34 +23,9 @@ from pytest_memguard.baseline import (
     save_baseline,
 )
 from pytest_memguard.files import ReportPathError
-from pytest_memguard.result import MemguardResult, TypeGrowth
+from pytest_memguard.result import TypeGrowth
 
 META = {"python": "3.11", "python_implementation": "CPython", "platform": "linux"}
-
-
-def result(
-    nodeid: str = "tests/test_a.py::test_x",
-    growth_kb: float = 3.1,
-    *,
-    label: str = "test body",
-    types: tuple[TypeGrowth, ...] = (),
-    measured: bool = True,
-) -> MemguardResult:
-    return MemguardResult(
-        passed=True,
-        growth_kb=growth_kb,
-        limit_kb=256.0,
-        iterations=100,
-        warmup=10,
-        per_call_bytes=growth_kb * 1024 / 100,
-        shape="plateau",
-        reason="within bound",
-        types=types,
-        series=(0, 1024, 2048),
-        nodeid=nodeid,
-        label=label,
-        measured=measured,
-    )
 
 
 def baseline(**tests: float) -> Baseline:

@@ -5,25 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from conftest import result
+
 from pytest_memguard.baseline import DEFAULT_TOLERANCE, load_baseline
 from pytest_memguard.report.outputs import baseline_deltas, write_outputs
-from pytest_memguard.result import MemguardResult
-
-
-def result(nodeid: str, growth_kb: float) -> MemguardResult:
-    return MemguardResult(
-        passed=True,
-        growth_kb=growth_kb,
-        limit_kb=64.0,
-        iterations=200,
-        warmup=20,
-        per_call_bytes=0.0,
-        shape="plateau",
-        reason=f"plateau at {growth_kb} KiB",
-        nodeid=nodeid,
-        label="test body",
-    )
-
 
 RESULTS = [result("test_a.py::test_a", 3.0), result("test_b.py::test_b", 12.0)]
 
