@@ -11,12 +11,12 @@ __version__ = "0.1.0"
 
 
 def __getattr__(name: str) -> object:
-    """``MemguardBaselineWarning`` is a ``PytestWarning``: imported from the plugin on demand,
+    """The warnings are ``PytestWarning`` subclasses: imported from the plugin on demand,
     so that importing this package does not import pytest."""
-    if name == "MemguardBaselineWarning":
-        from pytest_memguard.plugin import MemguardBaselineWarning
+    if name in ("MemguardBaselineWarning", "MemguardStatusWarning"):
+        from pytest_memguard import plugin
 
-        return MemguardBaselineWarning
+        return getattr(plugin, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -24,6 +24,7 @@ __all__ = [
     "LeakError",
     "MemguardBaselineWarning",
     "MemguardResult",
+    "MemguardStatusWarning",
     "MemguardUsageError",
     "Settings",
     "SettingsError",

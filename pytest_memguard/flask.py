@@ -6,13 +6,16 @@ projects that guard plain callables.
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from typing import Any, TypeAlias
 
+from pytest_memguard.errors import passthrough
 from pytest_memguard.redact import Secrets, basic_token, remember
 
 Pair = tuple[str, str]
+#: Status codes counted one by one (1-599); others share slot 0.
+STATUS_SLOTS = 600
 Auth: TypeAlias = "Pair | Sequence[Pair] | Callable[[int], Pair] | None"
 
 
@@ -79,6 +82,8 @@ class FlaskCall:
         self.expect_status = expect_status
         self.request_kwargs = dict(request_kwargs or {})
         self.calls = 0
+        # Responses per status code, preallocated: counting a call allocates nothing.
+        self._statuses = array("q", bytes(8 * STATUS_SLOTS))
 
     @property
     def label(self) -> str:
@@ -97,15 +102,17 @@ class FlaskCall:
             )
             status = response.status_code
             response.close()
+            self._statuses[status if 0 < status < STATUS_SLOTS else 0] += 1
             if self.expect_status is not None and status != self.expect_status:
                 raise UnexpectedStatus(
                     f"expected status {self.expect_status} for {self.method} {path},"
                     f" got {status} (call {self.calls})"
                 )
 
-    @contextmanager
+    @passthrough
     def propagating(self) -> Iterator[None]:
         """Let the app's exceptions reach the test, as in ``app.testing``, then restore."""
+        __tracebackhide__ = True
         app = getattr(self.client, "application", None)
         config = getattr(app, "config", None)
         if not isinstance(config, dict):
@@ -121,6 +128,10 @@ class FlaskCall:
                 config.pop("PROPAGATE_EXCEPTIONS", None)
             else:
                 config["PROPAGATE_EXCEPTIONS"] = saved
+
+    def statuses(self) -> dict[int, int]:
+        """Status code -> responses that had it (0: a code outside 1-599)."""
+        return {code: n for code, n in enumerate(self._statuses) if n}
 
     def secrets(self) -> Secrets:
         """Every credential this driver sent, plus any in the fixed headers."""
@@ -184,4 +195,9 @@ def _auth(auth: object) -> Callable[[int], Pair | None]:
     )
 
 
-__all__ = ["FlaskCall", "UnexpectedStatus", "basic_auth"]
+def only_errors(statuses: dict[int, int]) -> bool:
+    """Whether every response was a 404 or a server error: the run measured error pages."""
+    return bool(statuses) and all(code == 404 or code >= 500 for code in statuses)
+
+
+__all__ = ["FlaskCall", "UnexpectedStatus", "basic_auth", "only_errors"]

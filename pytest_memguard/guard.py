@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 from pytest_memguard import census, measure, verdict
 from pytest_memguard.caches import CacheDropper, IgnoreList, deep_size, describe
@@ -36,28 +36,20 @@ def guard(
     before_call: Callable[[], None] | None = None,
     secrets: Callable[[], Secrets] = Secrets,
     warmup_done: int = 0,
+    seen_warnings: Collection[measure.WarningKey] = (),
 ) -> MemguardResult:
     """Measure ``fn`` and return the verdict; a failure carries its explanation.
 
     ``warmup_done`` counts calls already made (the original test call in marker mode) toward
-    the warm-up. ``secrets`` is called once the run is over, to redact what is shown.
+    the warm-up, and ``seen_warnings`` are the warnings they raised, already shown.
+    ``secrets`` is called once the run is over, to redact what is shown. An exception raised
+    by ``fn`` while a failure is explained is the test's failure: it propagates, noting the
+    call and the verdict it interrupted.
     """
     __tracebackhide__ = True
     if settings.disable:
         fn()
-        return MemguardResult(
-            passed=True,
-            growth_kb=0.0,
-            limit_kb=settings.max_growth_kb,
-            iterations=0,
-            warmup=0,
-            per_call_bytes=0.0,
-            shape="flat",
-            reason="not measured (--memguard-disable)",
-            nodeid=nodeid,
-            label=label,
-            measured=False,
-        )
+        return unmeasured(settings, "not measured (--memguard-disable)", label, nodeid)
     limit = settings.limit_bytes
     dropper = CacheDropper()
     ignore = IgnoreList(settings.ignore)
@@ -82,7 +74,7 @@ def guard(
         before_call=before_call,
         census=census.tracked_growth,
         calls_before=warmup_done,
-        reemit_warnings=not warmup_done,
+        seen_warnings=seen_warnings,
         on_growth=dropper,
         ignored_bytes=ignored_bytes if holders else None,
     )
@@ -108,19 +100,37 @@ def guard(
         calls = explain_calls(per_call, samples.iterations)
         extra["explain_calls"] = calls
 
+        first = max(settings.warmup, warmup_done) + samples.iterations  # calls made so far
+
         def run_calls() -> None:
-            for _ in range(calls):
+            __tracebackhide__ = True
+            for i in range(calls):
                 if before_call is not None:
                     before_call()
-                fn()
+                try:
+                    fn()
+                except BaseException as exc:
+                    app_errors.append(exc)
+                    measure.add_note(
+                        exc,
+                        f"memguard: raised on call {first + i + 1} (explaining a failed"
+                        f" verdict: {decision.reason})",
+                    )
+                    raise
 
+        app_errors: list[BaseException] = []
         try:
             found = explain(run_calls, secrets(), calls=calls, drop_caches=dropper, ignore=ignore)
-        except Exception as exc:  # explaining must never hide the verdict itself
+        except BaseException as exc:
+            if not isinstance(exc, Exception) or any(exc is e for e in app_errors):
+                raise  # the code under test raised: that is the failure to show
+            # A fault of the explanation itself must never hide the verdict.
             explanation = (f"(no explanation: {type(exc).__name__} while explaining)",)
         else:
             types = tuple(t for t in found.types if not ignore.type(t.name)) or types
             explanation = found.lines()
+        finally:
+            app_errors.clear()
     return MemguardResult(
         passed=decision.passed,
         growth_kb=round(decision.growth_bytes / 1024, 3),
@@ -175,3 +185,46 @@ def failure_message(result: MemguardResult) -> str:
     if result.extra.get("disturbed"):
         lines.append(f"  note: measurement disturbed: {result.extra['disturbed']}")
     return "\n".join(lines)
+
+
+#: The exception's text in a not-judged result is cut here (after redaction).
+ERROR_TEXT = 160
+
+
+def not_judged(
+    exc: BaseException, settings: Settings, label: str, nodeid: str, secrets: Secrets
+) -> MemguardResult:
+    """The result of a run that raised before its verdict: listed in every report with the
+    exception and the call that raised it, so that no guarded test is silently absent."""
+    try:
+        text = secrets.redact(str(exc)).strip().splitlines()
+    except Exception:  # a broken __str__: the type and the call still say enough
+        text = []
+    first = text[0] if text else ""
+    if len(first) > ERROR_TEXT:
+        first = first[: ERROR_TEXT - 3] + "..."
+    where = measure.raised_on(exc)
+    reason = f"not judged: {type(exc).__name__}{f': {first}' if first else ''}" + (
+        f" (raised on {where})" if where else ""
+    )
+    return unmeasured(settings, reason, label, nodeid, error=True)
+
+
+def unmeasured(
+    settings: Settings, reason: str, label: str, nodeid: str, *, error: bool = False
+) -> MemguardResult:
+    """A result with no numbers: the run was switched off, or raised before its verdict."""
+    return MemguardResult(
+        passed=not error,
+        growth_kb=0.0,
+        limit_kb=settings.max_growth_kb,
+        iterations=0,
+        warmup=0,
+        per_call_bytes=0.0,
+        shape="flat",
+        reason=reason,
+        nodeid=nodeid,
+        label=label,
+        measured=False,
+        error=error,
+    )

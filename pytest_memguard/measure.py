@@ -23,10 +23,10 @@ import sys
 import threading
 import warnings
 from array import array
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 
+from pytest_memguard.errors import passthrough
 from pytest_memguard.result import TypeGrowth
 
 #: Bytes assumed per pymalloc block: small objects fall in 16-byte size classes and the common
@@ -63,7 +63,7 @@ class GcState:
             gc.disable()
 
 
-@contextmanager
+@passthrough
 def frozen_heap() -> Iterator[bool]:
     """Freeze what is alive, so that collections and ``gc.get_objects()`` see only newer objects.
 
@@ -75,6 +75,7 @@ def frozen_heap() -> Iterator[bool]:
     same size until the heap is unfrozen. Unfreezing is O(1); counting the frozen objects is
     not, so it is never done on the way out.
     """
+    __tracebackhide__ = True
     saved = GcState.save()
     froze = not saved.frozen
     gc.collect(1)
@@ -183,57 +184,113 @@ class Samples:
         )
 
 
+#: A warning's identity for re-emitting it once: category, text, file and line.
+WarningKey = tuple[type, str, str, int]
+
+
+def warning_key(message: warnings.WarningMessage) -> WarningKey:
+    return (message.category, str(message.message), message.filename, message.lineno)
+
+
 class _WarningsAside:
     """Record warnings raised during replays without letting pytest keep one per call.
 
     pytest records every warning of a test (and turns ``DeprecationWarning`` to "always"), so a
     call that warns would look like a leak of one ``WarningMessage`` per call. Distinct warnings
-    (at most ``MAX_KEPT_WARNINGS``) are re-emitted once the loop is over.
+    (at most ``MAX_KEPT_WARNINGS``) not in ``seen`` are re-emitted once the loop is over, under
+    the filters in force (``-W error`` makes them fail the test), saying on which call each was
+    first raised.
     """
 
-    def __init__(self) -> None:
-        self.kept: dict[tuple[str, str, int], warnings.WarningMessage] = {}
+    def __init__(self, seen: Collection[WarningKey] = ()) -> None:
+        self.seen = seen
+        self.call = 0  # the call running now, set by the loop
+        self.kept: dict[WarningKey, tuple[warnings.WarningMessage, int]] = {}
         self.log: list[warnings.WarningMessage] = []
 
     def drain(self) -> None:
         for message in self.log:
-            key = (str(message.message), message.filename, message.lineno)
-            if key not in self.kept and len(self.kept) < MAX_KEPT_WARNINGS:
-                self.kept[key] = message
+            key = warning_key(message)
+            if key not in self.seen and key not in self.kept and len(self.kept) < MAX_KEPT_WARNINGS:
+                self.kept[key] = (message, self.call)
         self.log.clear()
 
     def reemit(self) -> None:
-        for message in self.kept.values():
-            warnings.warn_explicit(
-                message.message, message.category, message.filename, message.lineno
-            )
+        __tracebackhide__ = True
+        kept = list(self.kept.values())
         self.kept.clear()
+        for message, call in kept:
+            reemit(message, note=f"memguard: first raised on call {call}")
 
 
-@contextmanager
-def _warnings_aside(*, reemit: bool) -> Iterator[_WarningsAside]:
-    aside = _WarningsAside()
+def reemit(message: warnings.WarningMessage, *, note: str | None = None) -> None:
+    """Warn again with the warning's own category and location, so that pytest's summary and
+    ``-W error`` treat it as the code's warning; ``note`` is added to its text where the
+    warning class allows it."""
+    __tracebackhide__ = True
+    warning: Warning | str = message.message
+    if note is not None:
+        try:
+            warning = message.category(f"{message.message} ({note})")
+        except Exception:  # a warning class with another signature: keep its own text
+            warning = message.message
+    warnings.warn_explicit(
+        warning, message.category, message.filename, message.lineno, source=message.source
+    )
+
+
+@passthrough
+def _warnings_aside(seen: Collection[WarningKey]) -> Iterator[_WarningsAside]:
+    __tracebackhide__ = True
+    aside = _WarningsAside(seen)
     with warnings.catch_warnings(record=True) as log:
+        # "always": no registry entry per distinct text, and no exception in the middle of
+        # the loop; the filters in force judge each warning when it is re-emitted.
         warnings.simplefilter("always")
         aside.log = log
         yield aside
     aside.drain()
-    if reemit:
-        aside.reemit()
-    aside.kept.clear()
+    aside.reemit()
+
+
+#: Exceptions that stop the run at once: no note, nothing to say about the call.
+STOP = (KeyboardInterrupt, GeneratorExit)
+
+
+def add_note(exc: BaseException, note: str) -> None:
+    """``exc.add_note(note)``, also for exceptions that refuse new attributes (a frozen
+    dataclass) and on Python 3.10, where pytest shows ``__notes__`` all the same."""
+    notes = getattr(exc, "__notes__", None)
+    try:
+        if isinstance(notes, list):
+            notes.append(note)
+        else:
+            object.__setattr__(exc, "__notes__", [note])
+    except Exception:  # no __dict__ and no slot for notes: the exception shows as it is
+        pass
+
+
+#: How a note names the call that raised, for :func:`raised_on` to read it back.
+_RAISED = "memguard: raised on call "
 
 
 def _call(fn: Callable[[], object], call: int, phase: str) -> None:
     __tracebackhide__ = True
     try:
         fn()
-    except Exception as exc:
-        note = f"memguard: raised on call {call} ({phase}); no memory verdict was reached"
-        if hasattr(exc, "add_note"):
-            exc.add_note(note)
-        else:  # Python 3.10: pytest shows __notes__ all the same
-            exc.__notes__ = [*getattr(exc, "__notes__", []), note]
+    except STOP:
         raise
+    except BaseException as exc:  # SystemExit and pytest.fail() too: say which call raised
+        add_note(exc, f"{_RAISED}{call} ({phase}); no memory verdict was reached")
+        raise
+
+
+def raised_on(exc: BaseException) -> str | None:
+    """``call N (phase)`` if the measuring loop noted that ``exc`` came from one of its calls."""
+    for note in getattr(exc, "__notes__", None) or ():
+        if isinstance(note, str) and note.startswith(_RAISED):
+            return "call " + note.removeprefix(_RAISED).split(";", 1)[0]
+    return None
 
 
 def measure(
@@ -246,7 +303,7 @@ def measure(
     before_call: Callable[[], None] | None = None,
     census: Callable[[], tuple[TypeGrowth, ...]] | None = None,
     calls_before: int = 0,
-    reemit_warnings: bool = True,
+    seen_warnings: Collection[WarningKey] = (),
     on_growth: Callable[[], None] | None = None,
     ignored_bytes: Callable[[], int] | None = None,
 ) -> Samples:
@@ -258,12 +315,13 @@ def measure(
     captured from the previous one. ``census`` runs at the end while the heap is still frozen,
     when ``gc.get_objects()`` returns only what the measured calls made. An exception from ``fn``
     propagates with a note saying on which call it was raised, counting ``calls_before``
-    calls made by the caller. Warnings raised by the calls are re-emitted once each at the end
-    unless ``reemit_warnings`` is false (the caller already saw the first call's).
+    calls made by the caller. Warnings raised by the calls are re-emitted once each at the end,
+    except those in ``seen_warnings`` (the caller already showed them).
     ``on_growth`` runs when blocks grew, before they are read again: it drops caches that are
     not the code's leak. ``ignored_bytes`` measures holders the user told us to ignore; their
     growth is taken out of the retained series.
     """
+    __tracebackhide__ = True
     capacity = max(iterations, max_iterations or 0)
     saved = GcState.save()
     # Raw counter values, index 0 the baseline; allocated up front so that sampling (and
@@ -275,10 +333,11 @@ def measure(
     done = 0
     tracked: tuple[TypeGrowth, ...] = ()
     try:
-        with _warnings_aside(reemit=reemit_warnings) as aside:
+        with _warnings_aside(seen_warnings) as aside:
             for i in range(warmup):
                 before()
-                _call(fn, calls_before + i + 1, "warm-up")
+                aside.call = calls_before + i + 1
+                _call(fn, aside.call, "warm-up")
                 aside.drain()
             sys._clear_type_cache()
             if on_growth is not None:
@@ -292,7 +351,8 @@ def measure(
                 while True:
                     for i in range(done + 1, total + 1):
                         before()
-                        _call(fn, calls_before + warmup + i, "measured")
+                        aside.call = calls_before + warmup + i
+                        _call(fn, aside.call, "measured")
                         aside.drain()
                         gc.collect()
                         blocks[i] = sys.getallocatedblocks()

@@ -10,14 +10,16 @@ import contextlib
 import inspect
 import logging
 import platform
-from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+import sys
+import warnings
+from collections.abc import Callable, Collection, Generator, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from pytest_memguard import __version__
+from pytest_memguard import __version__, measure, replay
 from pytest_memguard import settings as _settings
 from pytest_memguard import xdist as _xdist
 from pytest_memguard.baseline import (
@@ -29,11 +31,12 @@ from pytest_memguard.baseline import (
     load_baseline,
     parse_tolerance,
 )
-from pytest_memguard.errors import LeakError, MemguardUsageError
+from pytest_memguard.errors import LeakError, MemguardUsageError, passthrough
 from pytest_memguard.files import check_writable
-from pytest_memguard.flask import FlaskCall
+from pytest_memguard.flask import FlaskCall, only_errors
 from pytest_memguard.flask import basic_auth as _basic_auth
-from pytest_memguard.guard import failure_message, guard
+from pytest_memguard.guard import failure_message, guard, not_judged
+from pytest_memguard.measure import WarningKey
 from pytest_memguard.redact import Secrets, collecting, from_values
 from pytest_memguard.report import terminal
 from pytest_memguard.report.outputs import baseline_deltas, write_outputs
@@ -100,6 +103,10 @@ class MemguardBaselineWarning(pytest.PytestWarning):
     """The baseline was recorded where its numbers may not apply (another Python version)."""
 
 
+class MemguardStatusWarning(pytest.PytestWarning):
+    """A web driver's every call got a 404 or a server error: error pages were measured."""
+
+
 class _Layers:
     """The validated ini and CLI layers, resolved once per session."""
 
@@ -115,6 +122,8 @@ class _Layers:
 LAYERS_KEY = pytest.StashKey[_Layers]()
 RESULTS_KEY = pytest.StashKey[list[MemguardResult]]()
 ACTIVE_KEY = pytest.StashKey[bool]()
+#: Set when ``pytest_pyfunc_call`` took a marked item, to fail the kinds it never sees.
+HANDLED_KEY = pytest.StashKey[bool]()
 #: Credentials the Flask driver sent during this test, to redact its reports; dropped at teardown.
 SECRETS_KEY = pytest.StashKey[Secrets]()
 
@@ -234,11 +243,15 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     try:
         _marker_values(item)
     except SettingsError as exc:
-        pytest.fail(str(exc), pytrace=False)
+        message = str(exc)
+    else:
+        return
+    pytest.fail(message, pytrace=False)  # outside the handler: shown once, not chained
 
 
-def _before_call(config: pytest.Config) -> Callable[[], None]:
-    """Drop what pytest's log capture kept from the previous call: it is not the app's memory."""
+def _before_call(config: pytest.Config, drop_output: Callable[[], None]) -> Callable[[], None]:
+    """Drop what pytest's log and output capture kept from the previous call: it is not the
+    app's memory."""
     plugin = config.pluginmanager.get_plugin("logging-plugin")
     handlers = [
         h
@@ -247,6 +260,7 @@ def _before_call(config: pytest.Config) -> Callable[[], None]:
     ]
 
     def before() -> None:
+        drop_output()
         # In place, so that no new object shows up as growth and caplog's view stays valid.
         for handler in handlers:
             handler.records.clear()  # type: ignore[attr-defined]
@@ -273,15 +287,53 @@ def _record(config: pytest.Config, result: MemguardResult) -> None:
 
 
 @pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    """Guard what ``pytest_pyfunc_call`` never sees: unittest methods are replayed here, and
+    any other item kind with the marker fails with the reason instead of passing unguarded."""
+    __tracebackhide__ = True
+    if item.get_closest_marker(MARKER) is None:
+        return (yield)
+    item.stash[HANDLED_KEY] = False
+    cls = replay.unittest_class(getattr(item, "cls", None))
+    if cls is None:
+        yield
+        if item.stash[HANDLED_KEY] or _item_settings(item).disable:
+            return None
+        raise MemguardUsageError(
+            f"@pytest.mark.memguard cannot replay a {type(item).__name__} item: its body is"
+            " not a Python test function; guard the code it runs with the memguard fixture"
+            " (memguard.run) or remove the marker"
+        )
+    with replay.first_call_warnings() as seen:
+        yield
+    settings = _item_settings(item)
+    if not settings.disable:
+        _judge(
+            item,
+            replay.unittest_method(cls, item.name),
+            settings,
+            label="test body",
+            warmup_done=1,
+            seen_warnings=seen,
+        )
+    return None
+
+
+def _item_settings(item: pytest.Item) -> Settings:
+    return item.config.stash[LAYERS_KEY].settings(_marker_values(item))
+
+
+@pytest.hookimpl(wrapper=True)
 def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Generator[None, object, object]:
-    outcome = yield
-    if pyfuncitem.get_closest_marker(MARKER) is None or "memguard" in pyfuncitem.fixturenames:
-        return outcome
-    config = pyfuncitem.config
-    values = _marker_values(pyfuncitem)
-    settings = config.stash[LAYERS_KEY].settings(values)
-    if settings.disable:
-        return outcome
+    __tracebackhide__ = True
+    if pyfuncitem.get_closest_marker(MARKER) is None:
+        return (yield)
+    pyfuncitem.stash[HANDLED_KEY] = True
+    settings = _item_settings(pyfuncitem)
+    if "memguard" in pyfuncitem.fixturenames or settings.disable:
+        return (yield)
+    with replay.first_call_warnings() as seen:
+        outcome = yield
     function = pyfuncitem.obj
     if inspect.iscoroutinefunction(function):
         raise MemguardUsageError(
@@ -289,21 +341,16 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Generator[None, object, o
             " plugin (pytest-asyncio) that makes the test function synchronous, or guard a"
             " synchronous callable with memguard.run()"
         )
-    argnames = pyfuncitem._fixtureinfo.argnames
     funcargs = pyfuncitem.funcargs
-
-    def replay() -> None:
-        function(**{arg: funcargs[arg] for arg in argnames})
-
     # Headers built in fixtures by other means than basic_auth() are found in their values.
     _secrets(pyfuncitem).update(from_values(funcargs.values()))
-
     _judge(
         pyfuncitem,
-        replay,
+        replay.test_function(function, pyfuncitem._fixtureinfo.argnames, funcargs),
         settings,
         label="test body",
         warmup_done=1,
+        seen_warnings=seen,
     )
     return outcome
 
@@ -316,7 +363,15 @@ def _judge(
     label: str,
     warmup_done: int = 0,
     secrets: Callable[[], Secrets] | None = None,
+    seen_warnings: Collection[WarningKey] = (),
+    statuses: Callable[[], dict[int, int]] | None = None,
+    warn_on_errors: bool = False,
 ) -> MemguardResult:
+    """Guard ``fn`` for ``item``, record the result, and fail the test on a bad verdict.
+
+    ``statuses`` reads the HTTP status codes a web driver saw; with ``warn_on_errors`` a run
+    that saw only 404s and server errors warns that it measured error pages.
+    """
     __tracebackhide__ = True
 
     def known_secrets() -> Secrets:
@@ -332,17 +387,36 @@ def _judge(
         )
     item.stash[ACTIVE_KEY] = True
     try:
-        result = guard(
-            fn,
-            settings,
-            label=label,
-            nodeid=item.nodeid,
-            before_call=_before_call(item.config),
-            secrets=known_secrets,
-            warmup_done=warmup_done,
-        )
+        with _output_once(item.config) as drop_output:
+            result = guard(
+                fn,
+                settings,
+                label=label,
+                nodeid=item.nodeid,
+                before_call=_before_call(item.config, drop_output),
+                secrets=known_secrets,
+                warmup_done=warmup_done,
+                seen_warnings=seen_warnings,
+            )
+    except BaseException as exc:
+        if not isinstance(exc, measure.STOP):
+            # No verdict, but the run is listed with the reason, never silently absent.
+            _record(item.config, not_judged(exc, settings, label, item.nodeid, known_secrets()))
+        raise
     finally:
         item.stash[ACTIVE_KEY] = False
+    if statuses is not None:
+        result = replace(result, statuses=statuses())
+        if warn_on_errors and only_errors(result.statuses):
+            codes = ", ".join(str(code) for code in sorted(result.statuses))
+            warnings.warn(
+                MemguardStatusWarning(
+                    f"memguard: {known_secrets().redact(label)}: every call got {codes}, so"
+                    " this run measured error pages; check the path, or pass"
+                    " expect_status= to make the status part of the test"
+                ),
+                stacklevel=3,
+            )
     _record(item.config, result)
     comparison = _compare(item.config, result)
     _add_properties(item, result, comparison)
@@ -351,6 +425,35 @@ def _judge(
     if comparison is not None and comparison.regressed:
         raise LeakError(f"memguard: {result.label}: {comparison.message}")
     return result
+
+
+@passthrough
+def _output_once(config: pytest.Config) -> Iterator[Callable[[], None]]:
+    """Keep what the test printed before the guarded run, and drop what each replay prints.
+
+    Otherwise the report shows the output once per call, and an in-memory capture
+    (``--capture=sys``) grows with every call as if the code leaked.
+    """
+    __tracebackhide__ = True
+    capman = config.pluginmanager.get_plugin("capturemanager")
+    if capman is None or not capman.is_capturing():
+        yield _nothing
+        return
+    kept = capman.read_global_capture()
+
+    def drop() -> None:
+        capman.read_global_capture()
+
+    try:
+        yield drop
+    finally:
+        drop()
+        sys.stdout.write(kept.out)
+        sys.stderr.write(kept.err)
+
+
+def _nothing() -> None:
+    return None
 
 
 def _compare(config: pytest.Config, result: MemguardResult) -> Comparison | None:
@@ -459,7 +562,15 @@ class Memguard:
         )
         try:
             with call.propagating():
-                return _judge(self._item, call, settings, label=call.label, secrets=call.secrets)
+                return _judge(
+                    self._item,
+                    call,
+                    settings,
+                    label=call.label,
+                    secrets=call.secrets,
+                    statuses=call.statuses,
+                    warn_on_errors=expect_status is None,
+                )
         finally:
             _secrets(self._item).update(call.secrets())
 

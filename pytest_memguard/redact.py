@@ -11,8 +11,9 @@ import base64
 import binascii
 import re
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from contextvars import ContextVar
+
+from pytest_memguard.errors import passthrough
 
 REDACTED = "<redacted credential>"
 MAX_REPR = 80
@@ -62,9 +63,10 @@ class Secrets:
 _collector: ContextVar[Secrets | None] = ContextVar("memguard_secrets", default=None)
 
 
-@contextmanager
+@passthrough
 def collecting(secrets: Secrets) -> Iterator[Secrets]:
     """Remember into ``secrets`` every credential pair built while the block runs."""
+    __tracebackhide__ = True
     token = _collector.set(secrets)
     try:
         yield secrets

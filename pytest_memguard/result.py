@@ -50,6 +50,10 @@ class MemguardResult:
     explanation: tuple[str, ...] = ()  # redacted lines explaining a failure
     ignored: tuple[str, ...] = ()  # caches and ignore= entries kept out of this verdict
     extra: dict[str, Any] = field(default_factory=dict)
+    #: No verdict: the guarded code raised before one was reached (``reason`` says where).
+    error: bool = False
+    #: HTTP status code -> calls that got it, for the web drivers: what was measured.
+    statuses: dict[int, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not isinstance(self.series, array):
@@ -74,4 +78,5 @@ class MemguardResult:
         values["series"] = array("q", values.get("series", ()))
         values["explanation"] = tuple(values.get("explanation", ()))
         values["ignored"] = tuple(values.get("ignored", ()))
+        values["statuses"] = {int(k): int(v) for k, v in values.get("statuses", {}).items()}
         return cls(**values)

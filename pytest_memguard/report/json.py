@@ -31,6 +31,8 @@ TEST_FIELDS = (
     "per_call_bytes",
     "shape",
     "reason",
+    "error",
+    "statuses",
     "types",
     "series",
     "series_kb",
@@ -107,6 +109,7 @@ def render_json(
             "passed": sum(1 for r in measured if r.passed),
             "failed": sum(1 for r in measured if not r.passed),
             "not_measured": len(results) - len(measured),
+            "not_judged": sum(1 for r in results if r.error),
             "regressed": sum(
                 1
                 for r in results

@@ -20,6 +20,8 @@ BASELINE_HEADER = "baseline"
 
 
 def verdict_word(result: MemguardResult) -> str:
+    if result.error:
+        return "ERROR"
     if not result.measured:
         return "SKIPPED"
     return "PASSED" if result.passed else "FAILED"
@@ -88,6 +90,9 @@ def render(
     ]
     failed = sum(1 for r in results if r.measured and not r.passed)
     footer = f"{len(results)} guarded, {failed} failed"
+    not_judged = sum(1 for r in results if r.error)
+    if not_judged:
+        footer += f", {not_judged} not judged (raised before a verdict)"
     if baseline_deltas is not None:
         statuses = [c.status for r in results if (c := _comparison(r, baseline_deltas))]
         for status in ("regressed", "improved", "new"):
