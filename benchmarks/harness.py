@@ -87,11 +87,17 @@ class Caller:
         self._pair_for = pair_for(scenario.get("auth"))
         self.calls = 0
 
-    def __call__(self) -> None:
+    def __call__(self, *, via_plugin: bool = False) -> None:
+        """One call; ``via_plugin`` builds the header with ``pytest_memguard.basic_auth``, as
+        the README's marker recipe does (the plugin then remembers every credential)."""
         pair = self._pair_for(self.calls)
         self.calls += 1
         headers = dict(self.headers)
-        if pair is not None:
+        if pair is not None and via_plugin:
+            from pytest_memguard import basic_auth
+
+            headers.update(basic_auth(*pair))
+        elif pair is not None:
             headers["Authorization"] = basic_header(*pair)
         for path in self.paths:
             response = self.client.open(path, method=self.method, headers=headers, **self.kwargs)

@@ -11,6 +11,8 @@ builds them:
 * ``marker``: ``@pytest.mark.memguard(max_growth_kb=BOUND)`` on a test that sends one request
   (the plugin replays it);
 * ``fixture``: ``memguard.flask(app, **SCENARIO, max_growth_kb=BOUND)``;
+* ``auth``: the marker, with the request's header built by ``pytest_memguard.basic_auth()``
+  (the README's recipe: the plugin remembers each credential, and must not count it);
 * ``leaks``: pytest-memray's ``@pytest.mark.limit_leaks("BOUND KB")`` on the 220-call loop;
 * ``memory``: pytest-memray's ``limit_memory`` on the loop, bounded by the peak of the first 20
   calls (measured by pytest-memray itself in a calibration session) plus the same BOUND KiB.
@@ -164,6 +166,14 @@ MODES: dict[str, Mode] = {
             + "    memguard.flask(\n"
             + "        scenario.app, **scenario.kwargs, max_growth_kb=BOUNDS_KB[scenario.name]\n"
             + "    )\n",
+        ),
+        Mode(
+            "auth",
+            "memguard marker+basic_auth",
+            "memguard",
+            MEMGUARD_PLUGIN,
+            marked("pytest.mark.memguard(max_growth_kb=BOUNDS_KB[n])")
+            + "def test_scenario(scenario):\n    scenario.call(via_plugin=True)\n",
         ),
         Mode(
             "leaks",
@@ -588,8 +598,8 @@ def print_targets(
     rss: dict[tuple[int, bool], int] | None,
 ) -> None:
     truths = {n: load(n).GROUND_TRUTH for n in names}
-    print("target checks (issue 5)")
-    for key in ("marker", "fixture"):
+    print("target checks (issue 5; marker+basic_auth from issue 10)")
+    for key in [k for k in MEMGUARD_KEYS if k in keys]:
         t = totals(results, key, names)
         ok = t.caught == t.leaks and t.false_alarms == 0 and t.errors == 0
         detail = ""
@@ -792,7 +802,7 @@ def main(argv: list[str] | None = None) -> int:
     if runs < 1:
         parser.error("--runs must be at least 1")
     names = choose(args.scenarios, args.quick)
-    keys = ["bare", "marker", "fixture"] + ([] if args.no_memray else ["leaks", "memory"])
+    keys = ["bare", "marker", "fixture", "auth"] + ([] if args.no_memray else ["leaks", "memory"])
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="memguard-bench-") as tmp:
         sessions = Sessions(Path(tmp))

@@ -35,15 +35,32 @@ def test_quick_benchmark_prints_the_table_and_the_verdicts() -> None:
         if line.startswith(("leak_global_list ", "clean_stateless "))
     }
     header = next(line.split() for line in done.stdout.splitlines() if line.startswith("scenario"))
-    # scenario, truth, then one verdict per memguard mode: marker and fixture
-    assert header[:4] == ["scenario", "truth", "marker", "fixture"], header
-    assert rows["leak_global_list"][1:4] == ["leak", "leak", "leak"], done.stdout
-    assert rows["clean_stateless"][1:4] == ["clean", "clean", "clean"], done.stdout
+    # scenario, truth, then one verdict per memguard mode: marker, fixture, marker+basic_auth
+    assert header[:5] == ["scenario", "truth", "marker", "fixture", "auth"], header
+    assert rows["leak_global_list"][1:5] == ["leak", "leak", "leak", "leak"], done.stdout
+    assert rows["clean_stateless"][1:5] == ["clean", "clean", "clean", "clean"], done.stdout
     assert "target checks" in done.stdout
     assert "leaks caught  1/1" in done.stdout
     # then whether memguard's failures named the leak's holder (the module's HOLDER)
-    assert header[4] == "held", header
-    assert rows["leak_global_list"][4] == "yes", done.stdout
-    assert rows["clean_stateless"][4] == "-", done.stdout
+    assert header[5] == "held", header
+    assert rows["leak_global_list"][5] == "yes", done.stdout
+    assert rows["clean_stateless"][5] == "-", done.stdout
     assert "every caught leak names its holder (memguard marker): 1/1" in done.stdout
     assert "every caught leak names its holder (memguard fixture): 1/1" in done.stdout
+    assert "every caught leak names its holder (memguard marker+basic_auth): 1/1" in done.stdout
+
+
+def test_integrity_cases_are_all_judged_right() -> None:
+    """Each way a verdict was once silently wrong is a row, and every row is right."""
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "integrity.py"), "--runs", "1"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    rows = [line.split() for line in done.stdout.splitlines() if line.split()[:1] != ["case"]]
+    cases = {row[0]: row for row in rows if len(row) >= 7}
+    assert {"basic_auth_rotating_marker", "unittest_leak", "lru_512_over_32KiB"} <= set(cases)
+    assert all(row[3] == "yes" for row in cases.values()), done.stdout + done.stderr
+    assert done.returncode == 0, done.stdout + done.stderr
