@@ -224,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
         summary = "/".join(sorted(set(verdicts)))
         print(
             f"{case.name:<30} {case.truth:<5} {summary:<12} {'yes' if right else 'NO':<5}"
-            f" {str(runs[-1].get('shape', '-')):<8} {held_text:<4} {seconds:6.2f}"
+            f" {runs[-1].get('shape', '-')!s:<8} {held_text:<4} {seconds:6.2f}"
         )
         if not right:
             print(f"    {runs[-1]['detail']}")
