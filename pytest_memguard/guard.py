@@ -1,7 +1,7 @@
 """One guarded run: measure, decide, and explain a failure; plain data out.
 
-This is what the marker and the fixture share. It never imports pytest: ``before_call`` is how
-the plugin keeps pytest's own captures out of the numbers.
+This is what the marker and the fixture share. It never imports pytest: ``reset`` is how the
+plugin keeps pytest's own captures out of the numbers.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def guard(
     *,
     label: str,
     nodeid: str = "",
-    before_call: Callable[[], None] | None = None,
+    reset: Callable[[], None] | None = None,
     secrets: Callable[[], Secrets] = Secrets,
     warmup_done: int = 0,
     seen_warnings: Collection[measure.WarningKey] = (),
@@ -71,7 +71,7 @@ def guard(
         iterations=settings.iterations,
         max_iterations=settings.iterations * EXTENSION_FACTOR,
         extend=extend,
-        before_call=before_call,
+        reset=reset,
         census=census.tracked_growth,
         calls_before=warmup_done,
         seen_warnings=seen_warnings,
@@ -105,8 +105,8 @@ def guard(
         def run_calls() -> None:
             __tracebackhide__ = True
             for i in range(calls):
-                if before_call is not None:
-                    before_call()
+                if reset is not None:
+                    reset()
                 try:
                     fn()
                 except BaseException as exc:
@@ -117,6 +117,8 @@ def guard(
                         f" verdict: {decision.reason})",
                     )
                     raise
+            if reset is not None:
+                reset()  # what the last call's capture holds is not the code's
 
         app_errors: list[BaseException] = []
         try:

@@ -300,7 +300,7 @@ def measure(
     iterations: int,
     max_iterations: int | None = None,
     extend: Callable[[Samples], int] | None = None,
-    before_call: Callable[[], None] | None = None,
+    reset: Callable[[], None] | None = None,
     census: Callable[[], tuple[TypeGrowth, ...]] | None = None,
     calls_before: int = 0,
     seen_warnings: Collection[WarningKey] = (),
@@ -311,9 +311,10 @@ def measure(
 
     ``extend`` sees the samples so far and returns how many more calls to make (0 to stop), up
     to ``max_iterations`` in all: the verdict uses it to keep a run going while a trend is still
-    ambiguous. ``before_call`` runs before every call, e.g. to drop what the test runner
-    captured from the previous one. ``census`` runs at the end while the heap is still frozen,
-    when ``gc.get_objects()`` returns only what the measured calls made. An exception from ``fn``
+    ambiguous. ``reset`` runs before every call and after each measured one (before its
+    sample), to drop what the test runner captured from it (output, log records). ``census``
+    runs at the end while the heap is still frozen, when ``gc.get_objects()`` returns only
+    what the measured calls made. An exception from ``fn``
     propagates with a note saying on which call it was raised, counting ``calls_before``
     calls made by the caller. Warnings raised by the calls are re-emitted once each at the end,
     except those in ``seen_warnings`` (the caller already showed them).
@@ -329,7 +330,7 @@ def measure(
     blocks = array("q", bytes(8 * (capacity + 1)))
     malloc_bytes = array("q", bytes(8 * (capacity + 1)))
     ignored = array("q", bytes(8 * (capacity + 1)))
-    before = before_call or _nothing
+    before = reset or _nothing
     done = 0
     tracked: tuple[TypeGrowth, ...] = ()
     try:
@@ -354,6 +355,7 @@ def measure(
                         aside.call = calls_before + warmup + i
                         _call(fn, aside.call, "measured")
                         aside.drain()
+                        before()
                         gc.collect()
                         blocks[i] = sys.getallocatedblocks()
                         if blocks[i] > blocks[i - 1]:

@@ -249,27 +249,6 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     pytest.fail(message, pytrace=False)  # outside the handler: shown once, not chained
 
 
-def _before_call(config: pytest.Config, drop_output: Callable[[], None]) -> Callable[[], None]:
-    """Drop what pytest's log and output capture kept from the previous call: it is not the
-    app's memory."""
-    plugin = config.pluginmanager.get_plugin("logging-plugin")
-    handlers = [
-        h
-        for h in (getattr(plugin, "caplog_handler", None), getattr(plugin, "report_handler", None))
-        if isinstance(h, logging.StreamHandler) and isinstance(getattr(h, "records", None), list)
-    ]
-
-    def before() -> None:
-        drop_output()
-        # In place, so that no new object shows up as growth and caplog's view stays valid.
-        for handler in handlers:
-            handler.records.clear()  # type: ignore[attr-defined]
-            handler.stream.seek(0)
-            handler.stream.truncate()
-
-    return before
-
-
 def _secrets(item: pytest.Item) -> Secrets:
     """The credentials seen by this test so far, kept until its teardown report."""
     return item.stash.setdefault(SECRETS_KEY, Secrets())
@@ -387,13 +366,13 @@ def _judge(
         )
     item.stash[ACTIVE_KEY] = True
     try:
-        with _output_once(item.config) as drop_output:
+        with _captures_once(item.config) as reset:
             result = guard(
                 fn,
                 settings,
                 label=label,
                 nodeid=item.nodeid,
-                before_call=_before_call(item.config, drop_output),
+                reset=reset,
                 secrets=known_secrets,
                 warmup_done=warmup_done,
                 seen_warnings=seen_warnings,
@@ -428,28 +407,45 @@ def _judge(
 
 
 @passthrough
-def _output_once(config: pytest.Config) -> Iterator[Callable[[], None]]:
-    """Keep what the test printed before the guarded run, and drop what each replay prints.
+def _captures_once(config: pytest.Config) -> Iterator[Callable[[], None]]:
+    """Keep what pytest captured before the guarded run (output, log records) and yield a reset
+    that drops what each call adds; what was kept is put back when the run ends.
 
-    Otherwise the report shows the output once per call, and an in-memory capture
-    (``--capture=sys``) grows with every call as if the code leaked.
+    Otherwise the report shows the output once per call, an in-memory capture
+    (``--capture=sys``) grows with every call, and the log record of the last call (with its
+    traceback, its frames and everything they hold) counts as retained memory.
     """
     __tracebackhide__ = True
-    capman = config.pluginmanager.get_plugin("capturemanager")
-    if capman is None or not capman.is_capturing():
-        yield _nothing
-        return
-    kept = capman.read_global_capture()
+    capman: Any = config.pluginmanager.get_plugin("capturemanager")
+    capturing = capman is not None and bool(capman.is_capturing())
+    kept = capman.read_global_capture() if capturing else None
+    plugin = config.pluginmanager.get_plugin("logging-plugin")
+    handlers = [
+        h
+        for h in (getattr(plugin, "caplog_handler", None), getattr(plugin, "report_handler", None))
+        if isinstance(h, logging.StreamHandler) and isinstance(getattr(h, "records", None), list)
+    ]
+    logs = [(list(h.records), h.stream.getvalue()) for h in handlers]  # type: ignore[attr-defined]
 
-    def drop() -> None:
-        capman.read_global_capture()
+    def reset() -> None:
+        if capturing:
+            capman.read_global_capture()
+        # In place, so that no new object shows up as growth and caplog's view stays valid.
+        for handler in handlers:
+            handler.records.clear()  # type: ignore[attr-defined]
+            handler.stream.seek(0)
+            handler.stream.truncate()
 
     try:
-        yield drop
+        yield reset
     finally:
-        drop()
-        sys.stdout.write(kept.out)
-        sys.stderr.write(kept.err)
+        reset()
+        for handler, (records, text) in zip(handlers, logs, strict=True):
+            handler.records.extend(records)  # type: ignore[attr-defined]
+            handler.stream.write(text)
+        if kept is not None:
+            sys.stdout.write(kept.out)
+            sys.stderr.write(kept.err)
 
 
 def _nothing() -> None:

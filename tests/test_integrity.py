@@ -369,3 +369,38 @@ def test_typo_path(memguard):
     )
     assert "def measure(" not in result.stdout.str()
     assert "pytest_memguard/" not in result.stdout.str()  # no frame of the plugin's own
+
+
+def test_logged_exception_of_the_last_call_never_counts(sub) -> None:
+    """pytest's log capture holds the last call's record: its traceback holds the frames and
+    everything they hold (here a whole app made per call, as a unittest ``setUp`` does).
+
+    In a subprocess: in-process, this suite's own log capture would record the inner run's logs.
+    """
+    result = sub(
+        "-rP",
+        "--memguard-report",
+        test_l="""
+        import pytest
+        from flask import Flask
+
+        def make_app():
+            app = Flask(__name__)
+            for n in range(15):
+                app.add_url_rule(f"/page{n}", f"page{n}", lambda: "ok")
+
+            @app.get("/")
+            def broken():
+                raise TypeError("REMEMBER_COOKIE_DURATION must be a timedelta")
+
+            return app
+
+        @pytest.mark.memguard(max_growth_kb=32, iterations=60, warmup=5)
+        def test_500_is_logged():
+            app = make_app()
+            assert app.test_client().get("/").status_code == 500
+        """,
+    )
+    result.assert_outcomes(passed=1)
+    assert result.stdout.str().count("Exception on / [GET]") == 1  # the test's own call, once
+    result.stdout.fnmatch_lines(["test_l.py::test_500_is_logged*PASSED*"])
