@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import base64
+import fnmatch
+import importlib.util
 import re
 import shutil
 from pathlib import Path
 
 import pytest
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+#: The demo command of the README, run from the repository root.
+DEMO = ("examples", "--memguard-report")
 
 
 @pytest.fixture
 def examples(pytester: pytest.Pytester) -> pytest.Pytester:
-    for path in EXAMPLES.glob("*.py"):
+    """A copy of the demo as a project of its own: its files and its pytest.ini."""
+    for path in [*EXAMPLES.glob("*.py"), EXAMPLES / "pytest.ini"]:
         shutil.copy(path, pytester.path / path.name)
-    pytester.makeini("[pytest]\nconsole_output_style = classic\n")
     return pytester
 
 
@@ -61,3 +66,40 @@ def test_credentials_never_appear_in_any_output(examples: pytest.Pytester) -> No
     token = base64.b64encode(b"alice:s3cret").decode()
     for secret in ("s3cret", token, "alice:s3cret"):
         assert secret not in output.replace("test_auth_memory.py", "")
+
+
+def failure_blocks() -> dict[str, list[str]]:
+    """The real failure the README and the docs show, after their ``demo-failure`` marker."""
+    blocks = {}
+    for page in (ROOT / "README.md", ROOT / "docs" / "failures.md"):
+        text = page.read_text(encoding="utf-8")
+        found = re.search(r"<!-- demo-failure[^\n]*-->\n```\n(.*?)\n```", text, re.DOTALL)
+        assert found, f"{page.name}: no failure block after a '<!-- demo-failure' marker"
+        blocks[page.name] = found.group(1).splitlines()
+    return blocks
+
+
+def test_the_readme_demo_command_runs_in_file_order_and_shows_the_documented_failure(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``pytest examples --memguard-report`` as a user types it: no option from this suite."""
+    assert importlib.util.find_spec("pytest_randomly"), "a test extra: this check needs it"
+    shutil.copytree(EXAMPLES, pytester.path / "examples")
+    monkeypatch.delenv("PYTEST_ADDOPTS")  # set by conftest for inner runs; a user has none
+    result = pytester.runpytest_subprocess(*DEMO)
+    result.assert_outcomes(failed=3, passed=3)
+    output = result.stdout.str()
+    assert "randomly" not in output  # neither its seed line nor its plugin
+    assert re.findall(r"^FAILED examples/test_auth_memory.py::(\w+)", output, re.M) == [
+        "test_login_does_not_leak",
+        "test_profile_is_bounded",
+        "test_rotating_credentials_are_bounded",
+    ]
+    lines = result.stdout.lines
+    for page, block in failure_blocks().items():
+        for line in block:
+            # Sizes, rates, counts and line numbers vary a little from run to run, and the
+            # padding of the columns after them with their width.
+            pattern = re.sub(r"\d[\d,.]*", "*", line.replace("[", "[[]"))
+            pattern = re.sub(r"(?<=\S) {2,}", "*", pattern)
+            assert fnmatch.filter(lines, pattern), f"{page}: not in the demo's output: {line!r}"

@@ -1,8 +1,9 @@
 """The HTML report in a real browser: it renders, draws its charts, sorts, and logs no errors.
 
-Needs Chromium (``apt-get install -y chromium``).  Without it these tests fail rather than
-skip, so a CI image that lost the browser is noticed; set ``MEMGUARD_NO_BROWSER=1`` to skip
-them on purpose.
+Needs Chromium (``apt-get install -y chromium``).  Without it these tests are skipped with the
+reason and that command, so the suite passes on a fresh machine; CI sets
+``MEMGUARD_REQUIRE_BROWSER=1``, which makes a missing browser a failure, so a CI image that
+lost the browser is noticed.
 """
 
 from __future__ import annotations
@@ -37,24 +38,52 @@ FLAGS = (
 WIDTH, HEIGHT = 1200, 2000
 
 
+REQUIRE_BROWSER = "MEMGUARD_REQUIRE_BROWSER"
+INSTALL = "apt-get install -y chromium"
+CANDIDATES = ("/usr/bin/chromium", "chromium", "chromium-browser")
+
+
 def find_chromium() -> str:
-    if os.environ.get("MEMGUARD_NO_BROWSER") == "1":
-        pytest.skip("MEMGUARD_NO_BROWSER=1: browser checks of the HTML report skipped")
-    for candidate in ("/usr/bin/chromium", "chromium", "chromium-browser"):
+    """Chromium's path; skip without it, or fail where ``MEMGUARD_REQUIRE_BROWSER=1`` (CI)."""
+    for candidate in CANDIDATES:
         found = shutil.which(candidate)
         if found:
             return found
-    pytest.fail(
-        "Chromium is not installed, so the HTML report cannot be checked in a browser. "
-        "Install it with `apt-get update && apt-get install -y chromium` "
-        "(or set MEMGUARD_NO_BROWSER=1 to skip these tests on purpose).",
-        pytrace=False,
+    reason = (
+        "Chromium is not installed, so the HTML report cannot be checked in a browser;"
+        f" install it with `{INSTALL}`"
     )
+    if os.environ.get(REQUIRE_BROWSER) == "1":
+        pytest.fail(f"{reason} ({REQUIRE_BROWSER}=1 requires it)", pytrace=False)
+    pytest.skip(reason)
 
 
 @pytest.fixture(scope="module")
 def chromium() -> str:
     return find_chromium()
+
+
+def test_without_chromium_the_browser_tests_skip_saying_how_to_install_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    monkeypatch.delenv(REQUIRE_BROWSER, raising=False)
+    with pytest.raises(pytest.skip.Exception, match=re.escape(INSTALL)):
+        find_chromium()
+
+
+def test_where_the_browser_is_required_its_absence_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    monkeypatch.setenv(REQUIRE_BROWSER, "1")
+    with pytest.raises(pytest.fail.Exception, match=f"{re.escape(INSTALL)}.*{REQUIRE_BROWSER}=1"):
+        find_chromium()
+
+
+def test_an_installed_chromium_is_found(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(
+        shutil, "which", lambda name: f"/opt/bin/{name}" if name == "chromium" else None
+    )
+    assert find_chromium() == "/opt/bin/chromium"
 
 
 def results() -> list[MemguardResult]:

@@ -15,7 +15,7 @@ from pytest_memguard.baseline import Baseline, BaselineEntry, Comparison, baseli
 from pytest_memguard.report.json import TEST_FIELDS, render_json, run_metadata
 from pytest_memguard.result import MemguardResult, TypeGrowth
 
-SCHEMA = Path(__file__).parent.parent / "pytest_memguard" / "report" / "SCHEMA.md"
+SCHEMA = Path(__file__).parent.parent / "docs" / "json-report.md"
 
 REQUIRED = {
     "nodeid",

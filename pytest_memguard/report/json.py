@@ -1,6 +1,6 @@
 """The JSON report: every guarded test's numbers, in a stable, versioned shape for CI tools.
 
-The schema is documented in ``SCHEMA.md`` beside this module; ``version`` changes only when a
+The schema is documented in ``docs/json-report.md``; ``version`` changes only when a
 field is removed or changes meaning, so consumers can rely on it.
 """
 
