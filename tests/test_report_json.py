@@ -102,6 +102,7 @@ def test_document_shape() -> None:
         "passed": 1,
         "failed": 1,
         "not_measured": 1,
+        "not_judged": 0,
         "regressed": 0,
     }
     tests = data["tests"]

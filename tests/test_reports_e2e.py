@@ -84,6 +84,7 @@ def test_json_report_lists_every_guarded_test_with_the_documented_fields(
         "passed": 1,
         "failed": 1,
         "not_measured": 0,
+        "not_judged": 0,
         "regressed": 0,
     }
     tests = entries_of(report)
