@@ -17,6 +17,7 @@ from pytest_memguard.baseline import (
     Tolerance,
     baseline_key,
     compare,
+    existing_baseline,
     load_baseline,
     parse_tolerance,
     python_minor,
@@ -272,14 +273,39 @@ def test_save_and_load_round_trip(tmp_path: Path) -> None:
     assert compare(loaded, results[2]).baseline_kb == 2.0
 
 
-def test_save_merge_keeps_other_entries(tmp_path: Path) -> None:
+def test_save_merges_into_the_existing_baseline(tmp_path: Path) -> None:
     path = tmp_path / "baseline.json"
-    save_baseline(path, [result("t::a", 1.0), result("t::b", 2.0)], metadata=META)
-    save_baseline(path, [result("t::b", 5.0)], metadata=META, merge=True)
+    first = save_baseline(path, [result("t::a", 1.0), result("t::b", 2.0)], metadata=META)
+    assert (first.measured, first.kept, first.previous) == (2, 0, None)
+    saved = save_baseline(
+        path, [result("t::b", 5.0), result("t::c", 0.0, measured=False)], metadata=META
+    )
+    assert (saved.measured, saved.kept) == (1, 1)
+    assert saved.previous is not None
+    assert saved.previous.tests["t::b"].growth_kb == 2.0
     loaded = load_baseline(path)
     assert {k: v.growth_kb for k, v in loaded.tests.items()} == {"t::a": 1.0, "t::b": 5.0}
-    save_baseline(path, [result("t::b", 6.0)], metadata=META)
-    assert list(load_baseline(path).tests) == ["t::b"]
+
+
+def test_save_into_an_empty_file_starts_a_new_baseline(tmp_path: Path) -> None:
+    path = tmp_path / "baseline.json"
+    path.write_text("")
+    saved = save_baseline(path, [result("t::a", 1.0)], metadata=META)
+    assert (saved.kept, saved.previous) == (0, None)
+    assert list(load_baseline(path).tests) == ["t::a"]
+
+
+@pytest.mark.parametrize(
+    "content", ["{truncated", '{"version": 2, "tests": {}}', '{"name": "my-package"}']
+)
+def test_save_never_replaces_a_file_it_cannot_merge(tmp_path: Path, content: str) -> None:
+    path = tmp_path / "baseline.json"
+    path.write_text(content)
+    with pytest.raises(BaselineError) as info:
+        save_baseline(path, [result("t::a", 1.0)], metadata=META)
+    assert "move the file away or delete it, then save again" in str(info.value)
+    assert path.read_text() == content
+    assert existing_baseline(tmp_path / "new.json") is None
 
 
 def test_save_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -355,7 +381,7 @@ def test_corrupt_baseline(tmp_path: Path, content: str, problem: str) -> None:
     path.write_text(content)
     message = load_error(path)
     assert problem in message
-    assert f"regenerate it with --memguard-save-baseline {path}" in message
+    assert f"delete it and save a new one with --memguard-save-baseline {path}" in message
 
 
 def test_too_deep_baseline(tmp_path: Path) -> None:

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from pytest_memguard import files
 from pytest_memguard.files import (
     JsonFileError,
     ReportPathError,
@@ -213,10 +212,14 @@ def test_json_unreadable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     path = tmp_path / "secret.json"
     path.write_text("{}")
 
-    def denied(*args: object, **kwargs: object) -> object:
-        raise PermissionError(errno.EACCES, "Permission denied")
+    real_open = os.open
 
-    monkeypatch.setattr(files, "open", denied, raising=False)
+    def denied(name: object, flags: int, mode: int = 0o777) -> int:
+        if name == path:
+            raise PermissionError(errno.EACCES, "Permission denied")
+        return real_open(name, flags, mode)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "open", denied)
     with pytest.raises(JsonFileError, match="permission denied"):
         read_json_limited(path)
 
