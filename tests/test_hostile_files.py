@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import stat
 from pathlib import Path
 
 import pytest
@@ -41,6 +42,20 @@ OLD = {
     "metadata": {"python": "3.11", "platform": "linux"},
     "tests": {"test_gone.py::test_old": {"growth_kb": 1.5, "types": []}},
 }
+
+
+def char_device(directory: Path) -> Path:
+    """A character device to aim outputs at, which a regression may replace harmlessly.
+
+    As root, a private node of /dev/null's kind in ``directory``: a plugin that wrongly
+    replaced it must not replace the machine's own /dev/null.  Otherwise /dev/null itself,
+    which only root could replace.
+    """
+    if os.geteuid() != 0:
+        return Path(os.devnull)
+    device = directory / "null-device"
+    os.mknod(device, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    return device
 
 
 def clean(result: pytest.RunResult) -> str:
@@ -343,7 +358,7 @@ def test_a_report_path_that_is_not_a_regular_file_is_a_usage_error(
 ) -> None:
     target = pytester.path / "out"
     if kind == "devnull":
-        target = Path(os.devnull)
+        target = char_device(pytester.path)
     elif kind == "fifo":
         os.mkfifo(target)
     elif kind == "socket":
@@ -351,7 +366,7 @@ def test_a_report_path_that_is_not_a_regular_file_is_a_usage_error(
         server.bind(str(target))
         server.close()
     elif kind == "link-to-devnull":
-        target.symlink_to(os.devnull)
+        target.symlink_to(char_device(pytester.path))
     else:
         target.symlink_to(target)
     before = os.lstat(target)
@@ -557,7 +572,11 @@ def test_a_crashed_xdist_worker_does_not_erase_its_tests_from_the_baseline(
 
     base = pytester.path / "b.json"
     saved = sub(
-        "--memguard-save-baseline=b.json", "-k", "not test_b_crash", test_crash=CRASH, test_g=GUARDED
+        "--memguard-save-baseline=b.json",
+        "-k",
+        "not test_b_crash",
+        test_crash=CRASH,
+        test_g=GUARDED,
     )
     clean(saved)
     assert keys(base) == ["test_crash.py::test_a_guarded", "test_g.py::test_a", "test_g.py::test_b"]
