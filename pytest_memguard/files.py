@@ -113,7 +113,7 @@ def check_writable(target: Path) -> None:
     """
     real = Path(os.path.realpath(target))
     try:
-        info = os.stat(real)
+        info = os.stat(target)  # the kernel follows links realpath cannot (/dev/stdout)
     except (FileNotFoundError, NotADirectoryError):
         info = None  # a new file; a parent that is not a directory is named below
     except OSError as exc:

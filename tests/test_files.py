@@ -329,6 +329,16 @@ def test_a_dangling_symlink_creates_its_target_and_a_loop_is_named(tmp_path: Pat
         check_writable(loop)
 
 
+def test_a_link_the_kernel_resolves_is_checked_by_what_it_points_to(tmp_path: Path) -> None:
+    read_end, write_end = os.pipe()
+    try:  # /proc/self/fd/N names a pipe; realpath() cannot resolve it, stat() does
+        with pytest.raises(ReportPathError, match="it is a FIFO"):
+            check_writable(Path(f"/proc/self/fd/{write_end}"))
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+
+
 def test_a_deeper_parent_that_is_a_file_is_named(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("")
     with pytest.raises(ReportPathError, match="a part of its directory path is not a directory"):
