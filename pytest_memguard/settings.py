@@ -79,7 +79,7 @@ def parse_kb(value: object, *, name: str, source: str) -> float:
         or not isinstance(number, (int, float))
         or not 0 < number <= MAX_GROWTH_KB  # also False for NaN
     ):
-        raise SettingsError(_bad(name, source, value, want))
+        raise SettingsError(_bad(name, source, number, want))
     return float(number)
 
 

@@ -61,10 +61,10 @@ def test_limit_bytes() -> None:
     ("value", "shown"),
     [
         (1e308, "max_growth_kb=1e+308"),
-        ("1e308", "max_growth_kb='1e308'"),
+        ("1e308", "max_growth_kb=1e+308"),
         (10**401, "max_growth_kb=<an integer of about 402 digits>"),
         (s.MAX_GROWTH_KB + 1, f"max_growth_kb={s.MAX_GROWTH_KB + 1}"),
-        ("9" * 400, "max_growth_kb='" + "9" * 76 + "..."),
+        ("9" * 400, "max_growth_kb=inf"),
     ],
 )
 def test_a_bound_beyond_one_tib_is_refused_before_it_can_overflow(
