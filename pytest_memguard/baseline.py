@@ -14,24 +14,32 @@ import math
 import os
 import platform
 import re
+import stat
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 from pytest_memguard.files import (
     JsonFileError,
     PathLike,
     atomic_write_text,
-    json_safe,
+    check_writable,
+    dumps_json,
     read_json_limited,
 )
 from pytest_memguard.result import MemguardResult, TypeGrowth
+from pytest_memguard.settings import MAX_GROWTH_KB
 
 BASELINE_VERSION = 1
 #: How many of a test's growing types a baseline keeps; enough to name what is new.
 TOP_TYPES = 5
 SAVE_OPTION = "--memguard-save-baseline"
+#: The largest per-type count or size a baseline may hold: what a signed 64-bit counter holds.
+MAX_TYPE_DELTA = 2**63 - 1
+#: Metadata strings longer than this are not an environment description; they are ignored.
+MAX_METADATA_TEXT = 100
 
 Status = Literal["ok", "regressed", "new", "improved"]
 
@@ -42,7 +50,8 @@ class BaselineError(ValueError):
     def __init__(self, path: PathLike, problem: str, fix: str | None = None) -> None:
         self.path = os.fspath(path)
         self.problem = problem
-        advice = fix or f"regenerate it with {SAVE_OPTION} {self.path}"
+        # A save merges into an existing file, so an unusable one must go first.
+        advice = fix or f"delete it and save a new one with {SAVE_OPTION} {self.path}"
         super().__init__(f"memguard baseline {self.path}: {problem}; {advice}")
 
 
@@ -52,9 +61,12 @@ def baseline_key(result: MemguardResult) -> str:
     One test may guard several blocks (``run(parse)``, ``flask GET /x``); each needs its own
     entry or the last would overwrite the others.
     """
+    key = result.nodeid
     if result.label and result.label != "test body":
-        return f"{result.nodeid} [{result.label}]"
-    return result.nodeid
+        key = f"{result.nodeid} [{result.label}]"
+    # JSON reads an escaped surrogate pair back as one character; join pairs the same way
+    # now, so that the saved key matches on the next run (lone surrogates stay as they are).
+    return key.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
 
 
 def python_minor(version: str) -> str:
@@ -91,21 +103,27 @@ class Baseline:
     def get(self, key: str) -> BaselineEntry | None:
         return self.tests.get(key)
 
+    def _text(self, key: str) -> str | None:
+        """A metadata string fit for a message (shown in every comparison), else None."""
+        value = self.metadata.get(key)
+        if isinstance(value, str) and 0 < len(value) <= MAX_METADATA_TEXT:
+            return value
+        return None
+
     @property
     def python(self) -> str | None:
-        value = self.metadata.get("python")
-        return python_minor(value) if isinstance(value, str) else None
+        value = self._text("python")
+        return python_minor(value) if value is not None else None
 
     @property
     def platform(self) -> str | None:
-        value = self.metadata.get("platform")
-        return value if isinstance(value, str) else None
+        return self._text("platform")
 
     def describe(self) -> str:
         """Where the baseline was made, for messages: ``Python 3.11, linux``."""
-        implementation = self.metadata.get("python_implementation")
+        implementation = self._text("python_implementation")
         python = self.python or "unknown"
-        name = "Python" if implementation in (None, "CPython") else str(implementation)
+        name = "Python" if implementation in (None, "CPython") else implementation
         return f"{name} {python}, {self.platform or 'unknown platform'}"
 
     def python_mismatch(self, current_python: str) -> str | None:
@@ -162,6 +180,8 @@ DEFAULT_TOLERANCE = Tolerance()
 
 _TERM = re.compile(r"(?P<number>\d+(?:\.\d*)?|\.\d+)\s*(?P<unit>%|[a-z]*)", re.IGNORECASE)
 _UNIT_KB = {"b": 1 / 1024, "kb": 1.0, "kib": 1.0, "mb": 1024.0, "mib": 1024.0}
+#: A test may grow at most 100 times its baseline; beyond that the gate means nothing.
+MAX_TOLERANCE_PERCENT = 10_000
 
 
 def parse_tolerance(text: str) -> Tolerance:
@@ -182,17 +202,25 @@ def parse_tolerance(text: str) -> Tolerance:
         term = raw.strip()
         match = _TERM.fullmatch(term)
         if not term or match is None:
-            raise _tolerance_error(text, f"cannot read {term!r}" if term else "a part is empty")
+            raise _tolerance_error(
+                text, f"cannot read {_short(term)}" if term else "a part is empty"
+            )
         number = float(match.group("number"))
         unit = match.group("unit").lower()
         if unit == "%":
             if fraction is not None:
                 raise _tolerance_error(text, "it has two percentages")
+            if number > MAX_TOLERANCE_PERCENT:
+                raise _tolerance_error(
+                    text, f"the percentage is above {MAX_TOLERANCE_PERCENT:,}% (100 times)"
+                )
             fraction = number / 100
         elif unit in _UNIT_KB:
             if absolute is not None:
                 raise _tolerance_error(text, "it has two sizes")
             absolute = number * _UNIT_KB[unit]
+            if absolute > MAX_GROWTH_KB:
+                raise _tolerance_error(text, f"the size is above {MAX_GROWTH_KB:,} KiB (1 TiB)")
         elif not unit:
             raise _tolerance_error(text, f"{term!r} has no unit (add % or KiB)")
         else:
@@ -202,7 +230,7 @@ def parse_tolerance(text: str) -> Tolerance:
 
 def _tolerance_error(text: str, problem: str) -> ValueError:
     return ValueError(
-        f"invalid memguard tolerance {text!r}: {problem}; expected a percentage, a size or "
+        f"invalid memguard tolerance {_short(text)}: {problem}; expected a percentage, a size or "
         "both, for example '10%', '4KiB' or '10% + 4KiB'"
     )
 
@@ -287,39 +315,82 @@ def compare(
     return Comparison(key, status, current, entry.growth_kb, allowed, tolerance, message, new_types)
 
 
+@dataclass(frozen=True)
+class Saved:
+    """What a save did: entries from this run, and old entries kept because this run did not
+    measure their tests (``-k``, ``--memguard-disable``, a crashed xdist worker)."""
+
+    measured: int
+    kept: int
+    previous: Baseline | None = None  # the file merged into, if there was one
+
+
+def existing_baseline(path: PathLike) -> Baseline | None:
+    """The baseline a save at ``path`` merges into: None for a new or empty file.
+
+    Anything else that cannot be read as a baseline raises :class:`BaselineError`: a save
+    never replaces a file it cannot merge, so it never destroys what it does not understand.
+    """
+    name = os.fspath(path)
+    try:
+        info = os.stat(name)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except (OSError, ValueError):
+        info = None  # let load_baseline name the problem
+    if info is not None and stat.S_ISREG(info.st_mode) and info.st_size == 0:
+        return None
+    try:
+        return load_baseline(name)
+    except BaselineError as exc:
+        raise BaselineError(
+            name,
+            exc.problem,
+            "a save keeps the entries of tests it did not measure, so it must merge into a"
+            " readable baseline: move the file away or delete it, then save again",
+        ) from None
+
+
 def save_baseline(
     path: PathLike,
     results: Iterable[MemguardResult],
     *,
     metadata: Mapping[str, object],
-    merge: bool = False,
-) -> None:
-    """Write ``results`` as a baseline at ``path``, atomically.
+) -> Saved:
+    """Merge ``results`` into the baseline at ``path`` (or create it), atomically.
 
-    Results that were not measured (``--memguard-disable``) are left out: they hold no growth.
-    With ``merge`` the entries of an existing file are kept unless this run re-measured them,
-    so running a subset of the tests does not erase the rest.  Raises
-    :class:`~pytest_memguard.files.ReportPathError` when the path cannot be written, and
-    :class:`BaselineError` when ``merge`` finds an unusable existing file.
+    Tests measured in this run replace their entries; every other entry of the existing file
+    is kept, so a run of a subset of the tests (``-k``, a crashed xdist worker, ``--lf``)
+    cannot erase the rest.  To drop entries of deleted tests, delete the file and save anew.
+    Results that were not measured (``--memguard-disable``) hold no growth and are left out.
+    Raises :class:`~pytest_memguard.files.ReportPathError` when the path cannot be written,
+    and :class:`BaselineError` when the existing file cannot be merged (it is left as is).
     """
+    check_writable(Path(path))  # a directory or a FIFO is a path error, not a bad baseline
+    previous = existing_baseline(path)
     tests: dict[str, dict[str, object]] = {}
-    if merge and os.path.exists(path):
-        old = load_baseline(path)
-        tests.update({key: _entry_json(entry) for key, entry in old.tests.items()})
+    measured: set[str] = set()
     for result in results:
         if result.measured:
-            tests[baseline_key(result)] = _entry_json(
-                BaselineEntry(result.growth_kb, result.types[:TOP_TYPES])
-            )
+            key = baseline_key(result)
+            measured.add(key)
+            tests[key] = _entry_json(BaselineEntry(result.growth_kb, result.types[:TOP_TYPES]))
+    kept = 0
+    if previous is not None:
+        for key, entry in previous.tests.items():
+            if key not in measured:
+                tests[key] = _entry_json(entry)
+                kept += 1
     meta: dict[str, object] = {**environment(), **dict(metadata)}
     if isinstance(meta.get("python"), str):
         meta["python"] = python_minor(str(meta["python"]))
     document = {
         "version": BASELINE_VERSION,
-        "metadata": json_safe(meta),
+        "metadata": meta,
         "tests": {key: tests[key] for key in sorted(tests)},
     }
-    atomic_write_text(path, json.dumps(document, indent=2, allow_nan=False) + "\n")
+    atomic_write_text(path, dumps_json(document))
+    return Saved(len(measured), kept, previous)
 
 
 def _entry_json(entry: BaselineEntry) -> dict[str, object]:
@@ -333,7 +404,11 @@ def _entry_json(entry: BaselineEntry) -> dict[str, object]:
 
 
 def load_baseline(path: PathLike) -> Baseline:
-    """Read and validate a baseline file; every problem raises :class:`BaselineError`."""
+    """Read and validate a baseline file; every problem raises :class:`BaselineError`.
+
+    Each value is checked for its JSON type (a boolean is not a number) and its range, since
+    the numbers feed arithmetic and messages in every guarded test of the run.
+    """
     name = os.fspath(path)
     try:
         data = read_json_limited(path)
@@ -341,17 +416,19 @@ def load_baseline(path: PathLike) -> Baseline:
         fix = None
         if exc.problem == "the file does not exist":
             fix = f"create it with {SAVE_OPTION} {name}"
+        elif exc.not_a_file:
+            fix = f"give the path of a baseline file, saved with {SAVE_OPTION}"
         raise BaselineError(name, exc.problem, fix) from None
     if not isinstance(data, dict):
         raise BaselineError(name, f"it is not a memguard baseline (a JSON {_kind(data)})")
     version = data.get("version")
     if "version" not in data or "tests" not in data:
         raise BaselineError(name, 'it is not a memguard baseline (no "version" or "tests")')
-    if version != BASELINE_VERSION:
+    if not _is_int(version) or version != BASELINE_VERSION:
         raise BaselineError(
             name,
-            f"it has format version {json.dumps(version)}, this pytest-memguard reads "
-            f"version {BASELINE_VERSION}",
+            f"it has format version {_cut(json.dumps(version), 40)}, this pytest-memguard"
+            f" reads version {BASELINE_VERSION}",
         )
     metadata = data.get("metadata", {})
     if not isinstance(metadata, dict):
@@ -364,12 +441,16 @@ def load_baseline(path: PathLike) -> Baseline:
 
 
 def _parse_entry(path: str, key: str, value: object) -> BaselineEntry:
-    where = f"tests[{json.dumps(key)}]"
+    where = f"tests[{_cut(json.dumps(key), 80)}]"
     if not isinstance(value, dict):
         raise BaselineError(path, f"{where} must be an object")
     growth = value.get("growth_kb")
-    if not _is_number(growth):
-        raise BaselineError(path, f"{where}.growth_kb must be a finite number")
+    if not (isinstance(growth, int | float) and _is_number(growth, MAX_GROWTH_KB)):
+        raise BaselineError(
+            path,
+            f"{where}.growth_kb must be a finite number of KiB from {-MAX_GROWTH_KB:,} to"
+            f" {MAX_GROWTH_KB:,}",
+        )
     raw_types = value.get("types", [])
     if not isinstance(raw_types, list):
         raise BaselineError(path, f"{where}.types must be a list")
@@ -378,25 +459,39 @@ def _parse_entry(path: str, key: str, value: object) -> BaselineEntry:
         if not (
             isinstance(item, dict)
             and isinstance(item.get("name"), str)
-            and _is_int(item.get("size_delta"))
-            and _is_int(item.get("count_delta"))
+            and _is_number(item.get("size_delta"), MAX_TYPE_DELTA, integer=True)
+            and _is_number(item.get("count_delta"), MAX_TYPE_DELTA, integer=True)
         ):
             raise BaselineError(
                 path,
                 f"{where}.types[{index}] must be an object with a string name and integer "
-                "size_delta and count_delta",
+                "size_delta and count_delta (at most 64-bit)",
             )
         types.append(TypeGrowth(item["name"], item["count_delta"], item["size_delta"]))
-    assert isinstance(growth, int | float)
     return BaselineEntry(float(growth), tuple(types))
 
 
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+def _is_number(value: object, bound: float, *, integer: bool = False) -> bool:
+    """A JSON number (never a boolean) within ``-bound..bound``; compared before any
+    conversion, since ``float()`` of a 400-digit integer raises ``OverflowError``."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    if isinstance(value, float) and (integer or not math.isfinite(value)):
+        return False
+    return -bound <= value <= bound
 
 
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _cut(text: str, limit: int = 60) -> str:
+    """``text`` cut to ``limit`` characters: a message must stay readable."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _short(text: str) -> str:
+    return repr(_cut(text))
 
 
 def _kind(value: object) -> str:
@@ -406,7 +501,7 @@ def _kind(value: object) -> str:
         return "string"
     if value is None:
         return "null"
-    return "number" if _is_number(value) else type(value).__name__
+    return "number" if isinstance(value, int | float) else type(value).__name__
 
 
 def _round(value: float | None) -> float | None:

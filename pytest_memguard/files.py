@@ -10,9 +10,11 @@ bounded in size and nesting depth.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import math
 import os
+import re
 import secrets
 import stat
 from collections.abc import Mapping
@@ -24,6 +26,10 @@ MAX_JSON_BYTES = 16 * 1024 * 1024
 MAX_JSON_DEPTH = 64
 
 PathLike = str | os.PathLike[str]
+
+#: One UTF-16 surrogate code point: a Python str can hold one alone (``surrogateescape`` file
+#: names, a hand-made ``__qualname__``), UTF-8 cannot encode it.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class ReportPathError(OSError):
@@ -49,9 +55,10 @@ class JsonFileError(ValueError):
     ``problem`` is the bare reason so callers can add their own advice on how to fix it.
     """
 
-    def __init__(self, path: PathLike, problem: str) -> None:
+    def __init__(self, path: PathLike, problem: str, *, not_a_file: bool = False) -> None:
         self.path = os.fspath(path)
         self.problem = problem
+        self.not_a_file = not_a_file  # a directory, a FIFO, a device: another path is needed
         super().__init__(f"cannot read JSON from {self.path}: {problem}")
 
 
@@ -97,26 +104,95 @@ def atomic_write_text(path: PathLike, text: str, *, encoding: str = "utf-8") -> 
 
 
 def check_writable(target: Path) -> None:
-    """Turn the common mistakes into one clear message before any temporary file exists."""
-    directory = target.parent
-    if target.is_dir():
-        raise ReportPathError(
-            target,
-            "it is a directory",
-            f"give a file name inside it, for example {target / 'memguard-report'}",
-        )
-    if not directory.exists():
+    """Refuse, before any temporary file exists, a path memguard must not replace.
+
+    Only a regular file (or a symbolic link to one) is ever replaced, and a new file is
+    created only in an existing, writable directory: ``os.replace`` would swap a character
+    device such as ``/dev/null``, a FIFO or a socket for a regular file.  A dangling symbolic
+    link is followed like the shell's ``>`` does: the file is created where it points.
+    """
+    real = Path(os.path.realpath(target))
+    try:
+        info = os.stat(target)  # the kernel follows links realpath cannot (/dev/stdout)
+    except (FileNotFoundError, NotADirectoryError):
+        info = None  # a new file; a parent that is not a directory is named below
+    except OSError as exc:
+        raise _stat_error(target, exc) from None
+    if info is not None:
+        if stat.S_ISDIR(info.st_mode):
+            raise ReportPathError(
+                target,
+                "it is a directory",
+                f"give a file name inside it, for example {target / 'memguard-report'}",
+            )
+        if not stat.S_ISREG(info.st_mode):
+            raise ReportPathError(
+                target,
+                f"it is {file_kind(info.st_mode)}, not a regular file (memguard only replaces"
+                " regular files)",
+                "choose the path of a regular file or of a new file",
+            )
+    directory = real.parent
+    try:
+        parent = os.stat(directory)
+    except FileNotFoundError:
         raise ReportPathError(
             target,
             f"the directory {directory} does not exist",
             f"create it first (mkdir -p {directory}) or choose another path",
+        ) from None
+    except OSError as exc:
+        raise _stat_error(target, exc) from None
+    if not stat.S_ISDIR(parent.st_mode):
+        raise ReportPathError(
+            target, f"{directory} is not a directory", "choose a path inside an existing directory"
         )
-    if not directory.is_dir():
+    if not os.access(directory, os.W_OK | os.X_OK):
         raise ReportPathError(
             target,
-            f"{directory} is not a directory",
-            "choose a path inside an existing directory",
+            f"the directory {directory} is not writable",
+            "fix its permissions or choose a writable path",
         )
+
+
+def file_kind(mode: int) -> str:
+    """``"a FIFO"``, ``"a character device"``...: what a non-regular file is, for messages."""
+    for test, name in (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISREG, "a regular file"),
+    ):
+        if test(mode):
+            return name
+    return "a special file"  # pragma: no cover - doors, whiteouts, event ports
+
+
+def _stat_error(target: PathLike, exc: OSError) -> ReportPathError:
+    """A path that cannot even be looked at: a symlink loop, a name too long, no access."""
+    if exc.errno == errno.ELOOP:
+        problem = "it is a symbolic link that loops"
+    elif exc.errno == errno.ENOTDIR:
+        problem = "a part of its directory path is not a directory"
+    else:
+        problem = exc.strerror or str(exc)
+    return ReportPathError(target, problem, "check the path, or choose another one")
+
+
+def same_file(a: PathLike, b: PathLike) -> bool:
+    """Whether two paths name one file: after symbolic links, or as hard links of one inode.
+
+    Paths that do not exist yet compare by their resolved form, so ``out.json`` and a
+    dangling link to it are the same file too.
+    """
+    if os.path.realpath(a) == os.path.realpath(b):
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except (OSError, ValueError):
+        return False
 
 
 def _create_temp(target: Path) -> tuple[Path, int]:
@@ -172,20 +248,20 @@ def read_json_limited(
     """
     file = Path(path)
     try:
-        with open(file, "rb") as handle:
-            info = os.fstat(handle.fileno())
-            if stat.S_ISDIR(info.st_mode):
-                raise JsonFileError(file, "it is a directory, not a file")
-            if stat.S_ISREG(info.st_mode) and info.st_size > max_bytes:
-                raise JsonFileError(file, _too_large(info.st_size, max_bytes))
-            raw = handle.read(max_bytes + 1)  # a pipe or growing file has no honest size
+        raw = _read_regular(file, max_bytes)
+    except JsonFileError:
+        raise
     except FileNotFoundError:
         raise JsonFileError(file, "the file does not exist") from None
     except IsADirectoryError:
-        raise JsonFileError(file, "it is a directory, not a file") from None
+        raise JsonFileError(file, "it is a directory, not a file", not_a_file=True) from None
     except PermissionError:
         raise JsonFileError(file, "permission denied") from None
+    except ValueError:  # os functions refuse a NUL character in a path
+        raise JsonFileError(file, "the path contains a NUL character") from None
     except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise JsonFileError(file, "it is a symbolic link that loops") from None
         raise JsonFileError(file, f"it cannot be read ({exc.strerror or exc})") from None
     if len(raw) > max_bytes:
         raise JsonFileError(file, _too_large(len(raw), max_bytes))
@@ -202,6 +278,32 @@ def read_json_limited(
     if _depth_exceeds(data, max_depth):
         raise JsonFileError(file, _too_deep(max_depth))
     return data
+
+
+def _read_regular(file: Path, max_bytes: int) -> bytes:
+    """At most ``max_bytes + 1`` bytes of a regular file; anything else raises ``JsonFileError``.
+
+    The type is checked before opening, since opening a FIFO for reading blocks until a writer
+    appears, and again on the open descriptor (``O_NONBLOCK`` keeps that open from blocking)
+    in case the path was swapped in between.
+    """
+    before = os.stat(file)
+    _require_regular(file, before.st_mode)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    fd = os.open(file, flags | getattr(os, "O_CLOEXEC", 0))
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(fd)
+        _require_regular(file, info.st_mode)
+        if info.st_size > max_bytes:
+            raise JsonFileError(file, _too_large(info.st_size, max_bytes))
+        return handle.read(max_bytes + 1)  # a file still growing has no honest size
+
+
+def _require_regular(file: Path, mode: int) -> None:
+    if stat.S_ISDIR(mode):
+        raise JsonFileError(file, "it is a directory, not a file", not_a_file=True)
+    if not stat.S_ISREG(mode):
+        raise JsonFileError(file, f"it is {file_kind(mode)}, not a regular file", not_a_file=True)
 
 
 def json_safe(value: object) -> object:
@@ -223,6 +325,27 @@ def json_safe(value: object) -> object:
         return str(value)
     except Exception:
         return f"<{type(value).__name__}>"
+
+
+def escape_surrogates(text: str) -> str:
+    """``text`` with each lone surrogate written as ``\\udcff``, so that it can be encoded.
+
+    A test file whose name is not UTF-8 gets a node id with ``surrogateescape`` characters;
+    written as is, it would fail the whole report.  Inside a JSON string the escape is JSON's
+    own ``\\uXXXX`` form, so the file reads back as the very same node id; in the terminal and
+    in HTML it shows what Python's ``backslashreplace`` shows.
+    """
+    return _SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
+
+
+def dumps_json(document: object) -> str:
+    """``document`` as indented JSON text that UTF-8 can always encode, ending in a newline.
+
+    Readable non-ASCII stays as it is; values JSON cannot hold go through :func:`json_safe`;
+    lone surrogates become JSON escapes (:func:`escape_surrogates`), so they round-trip.
+    """
+    text = json.dumps(json_safe(document), indent=2, allow_nan=False, ensure_ascii=False)
+    return escape_surrogates(text) + "\n"
 
 
 def _refuse_constant(name: str) -> object:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import logging
+import os
 import platform
 import sys
 import warnings
@@ -28,6 +29,7 @@ from pytest_memguard.baseline import (
     Comparison,
     Tolerance,
     compare,
+    existing_baseline,
     load_baseline,
     parse_tolerance,
 )
@@ -39,7 +41,7 @@ from pytest_memguard.guard import failure_message, guard, not_judged
 from pytest_memguard.measure import WarningKey
 from pytest_memguard.redact import Secrets, collecting, from_values
 from pytest_memguard.report import terminal
-from pytest_memguard.report.outputs import baseline_deltas, write_outputs
+from pytest_memguard.report.outputs import baseline_deltas, first_clash, write_outputs
 from pytest_memguard.result import MemguardResult
 from pytest_memguard.settings import Settings, SettingsError
 
@@ -619,18 +621,19 @@ def _redact_report(report: pytest.TestReport, secrets: Secrets) -> None:
 
 
 def _configure_run(config: pytest.Config) -> _Run:
-    """Check the report and baseline options before any test runs: a typo or a corrupt
-    baseline must be a usage error now, not a traceback after a long run."""
+    """Check the report and baseline options before any test runs: a typo, a corrupt
+    baseline or a path memguard must not write must be a usage error now, not a traceback
+    (or a lost file) after a long run."""
     run = _Run()
     controller = not _xdist.is_worker(config)
     found = _option(config, "tolerance")
     if found is not None:
         with _usage_error(found[1]):
             run.tolerance = parse_tolerance(found[0])
-    located = _path_option(config, "baseline")
-    if located is not None:
-        with _usage_error(located[1]):
-            run.baseline = load_baseline(located[0])
+    baseline = _path_option(config, "baseline")
+    if baseline is not None:
+        with _usage_error(baseline[1]):
+            run.baseline = load_baseline(baseline[0])
         mismatch = run.baseline.python_mismatch(platform.python_version())
         if mismatch and controller:  # once per run, not once per xdist worker
             config.issue_config_time_warning(MemguardBaselineWarning(mismatch), stacklevel=2)
@@ -640,8 +643,32 @@ def _configure_run(config: pytest.Config) -> _Run:
             if located is not None:
                 with _usage_error(located[1]):
                     check_writable(located[0])
+                    if name == "save-baseline":
+                        existing_baseline(located[0])  # a save merges: refuse what it cannot
                 run.outputs[name] = located
+        _refuse_shared_paths(config, run, baseline)
     return run
+
+
+def _refuse_shared_paths(
+    config: pytest.Config, run: _Run, baseline: tuple[Path, str] | None
+) -> None:
+    """Two files at one path: the last written would destroy the other (a report over the
+    baseline, the JUnit XML over the JSON).  Comparing against a baseline and saving the new
+    one to the same path is a ratchet, and allowed: the baseline is read before the run."""
+    files = [(name, path, source) for name, (path, source) in run.outputs.items()]
+    if baseline is not None:
+        files.append(("baseline", *baseline))
+    xmlpath = getattr(config.option, "xmlpath", None)
+    if xmlpath:
+        files.append(("junitxml", Path(os.path.abspath(os.path.expanduser(xmlpath))), "--junitxml"))
+    clash = first_clash(files, allowed=[frozenset(("baseline", "save-baseline"))])
+    if clash is not None:
+        first, second, path = clash
+        raise pytest.UsageError(
+            f"{first} and {second} name the same file ({os.path.realpath(path)}): writing one"
+            " would destroy the other; give each its own path"
+        )
 
 
 @contextlib.contextmanager

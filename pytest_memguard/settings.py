@@ -18,6 +18,10 @@ DEFAULT_ITERATIONS = 200
 DEFAULT_WARMUP = 20
 DEFAULT_MAX_GROWTH_KB = 64.0
 MAX_ITERATIONS = 1_000_000
+#: The largest bound (1 TiB, in KiB): more than any machine that runs tests can retain, and
+#: small enough that every size derived from it (``limit_bytes``, sums, per-call averages)
+#: stays an exact float and a 64-bit integer; ``max_growth_kb=1e308`` would overflow them.
+MAX_GROWTH_KB = 1024**3
 
 
 class SettingsError(ValueError):
@@ -61,17 +65,22 @@ def parse_count(value: object, *, name: str, source: str, minimum: int) -> int:
 
 
 def parse_kb(value: object, *, name: str, source: str) -> float:
-    """A bound in KiB: a finite number > 0."""
-    if isinstance(value, bool):
-        raise SettingsError(_bad(name, source, value, "a number of KiB > 0, e.g. 64"))
+    """A bound in KiB: a number > 0 and at most :data:`MAX_GROWTH_KB` (1 TiB)."""
+    want = f"a number of KiB > 0 and at most {MAX_GROWTH_KB:,} (1 TiB), e.g. 64"
+    number = value
     if isinstance(value, str):
         try:
-            value = float(value.strip())
+            number = float(value.strip())
         except ValueError:
-            raise SettingsError(_bad(name, source, value, "a number of KiB > 0, e.g. 64")) from None
-    if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-        raise SettingsError(_bad(name, source, value, "a finite number of KiB > 0, e.g. 64"))
-    return float(value)
+            raise SettingsError(_bad(name, source, value, want)) from None
+    # Compared before float(): float() of a 400-digit int raises OverflowError.
+    if (
+        isinstance(number, bool)
+        or not isinstance(number, (int, float))
+        or not 0 < number <= MAX_GROWTH_KB  # also False for NaN
+    ):
+        raise SettingsError(_bad(name, source, number, want))
+    return float(number)
 
 
 def parse_ignore(value: object, *, name: str, source: str) -> tuple[str, ...]:
@@ -165,4 +174,17 @@ def resolve(*layers: Mapping[str, Any]) -> Settings:
 
 
 def _bad(name: str, source: str, value: object, want: str) -> str:
-    return f"{source}: {name}={value!r} is not valid; use {want}"
+    return f"{source}: {name}={_shown(value)} is not valid; use {want}"
+
+
+def _shown(value: object) -> str:
+    """The bad value for a message, kept short: it may be a 5000-digit integer (whose
+    ``repr`` raises ``ValueError``), a long string, or an object whose ``repr`` fails."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**30:
+        digits = int(value.bit_length() * math.log10(2)) + 1
+        return f"<an integer of about {digits} digits>"
+    try:
+        text = repr(value)
+    except Exception:
+        return f"<a {type(value).__name__} object>"
+    return text if len(text) <= 80 else text[:77] + "..."

@@ -9,12 +9,13 @@ nothing for it, and the plugin lists those tests as missing instead of failing.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import pytest
 
-from pytest_memguard.files import json_safe
+from pytest_memguard.files import dumps_json
 from pytest_memguard.result import MemguardResult
 
 #: The key of memguard's results in a worker's ``workeroutput``.
@@ -30,8 +31,13 @@ def is_worker(config: pytest.Config) -> bool:
 
 
 def pack(results: Iterable[MemguardResult]) -> list[object]:
-    """Results as data execnet can send: plain dicts, lists, strings and numbers only."""
-    return [json_safe(result.to_dict()) for result in results]
+    """Results as data execnet can send: one JSON text each.
+
+    Text rather than dicts because execnet encodes strings as strict UTF-8: a label with a
+    lone surrogate (a ``__qualname__`` of ``"f\\udcff"``) would crash the worker's report and
+    lose every result; JSON escapes it, and reads back the very same string.
+    """
+    return [dumps_json(result.to_dict()) for result in results]
 
 
 def unpack(workeroutput: object) -> tuple[list[MemguardResult], int]:
@@ -47,12 +53,13 @@ def unpack(workeroutput: object) -> tuple[list[MemguardResult], int]:
         return [], 1
     results: list[MemguardResult] = []
     bad = 0
-    for data in raw:
+    for item in raw:
         try:
+            data = json.loads(item) if isinstance(item, str) else item
             if not isinstance(data, dict):
                 raise TypeError(type(data).__name__)
             results.append(MemguardResult.from_dict(data))
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError, RecursionError):
             bad += 1
     return results, bad
 

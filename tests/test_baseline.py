@@ -17,6 +17,7 @@ from pytest_memguard.baseline import (
     Tolerance,
     baseline_key,
     compare,
+    existing_baseline,
     load_baseline,
     parse_tolerance,
     python_minor,
@@ -272,14 +273,39 @@ def test_save_and_load_round_trip(tmp_path: Path) -> None:
     assert compare(loaded, results[2]).baseline_kb == 2.0
 
 
-def test_save_merge_keeps_other_entries(tmp_path: Path) -> None:
+def test_save_merges_into_the_existing_baseline(tmp_path: Path) -> None:
     path = tmp_path / "baseline.json"
-    save_baseline(path, [result("t::a", 1.0), result("t::b", 2.0)], metadata=META)
-    save_baseline(path, [result("t::b", 5.0)], metadata=META, merge=True)
+    first = save_baseline(path, [result("t::a", 1.0), result("t::b", 2.0)], metadata=META)
+    assert (first.measured, first.kept, first.previous) == (2, 0, None)
+    saved = save_baseline(
+        path, [result("t::b", 5.0), result("t::c", 0.0, measured=False)], metadata=META
+    )
+    assert (saved.measured, saved.kept) == (1, 1)
+    assert saved.previous is not None
+    assert saved.previous.tests["t::b"].growth_kb == 2.0
     loaded = load_baseline(path)
     assert {k: v.growth_kb for k, v in loaded.tests.items()} == {"t::a": 1.0, "t::b": 5.0}
-    save_baseline(path, [result("t::b", 6.0)], metadata=META)
-    assert list(load_baseline(path).tests) == ["t::b"]
+
+
+def test_save_into_an_empty_file_starts_a_new_baseline(tmp_path: Path) -> None:
+    path = tmp_path / "baseline.json"
+    path.write_text("")
+    saved = save_baseline(path, [result("t::a", 1.0)], metadata=META)
+    assert (saved.kept, saved.previous) == (0, None)
+    assert list(load_baseline(path).tests) == ["t::a"]
+
+
+@pytest.mark.parametrize(
+    "content", ["{truncated", '{"version": 2, "tests": {}}', '{"name": "my-package"}']
+)
+def test_save_never_replaces_a_file_it_cannot_merge(tmp_path: Path, content: str) -> None:
+    path = tmp_path / "baseline.json"
+    path.write_text(content)
+    with pytest.raises(BaselineError) as info:
+        save_baseline(path, [result("t::a", 1.0)], metadata=META)
+    assert "move the file away or delete it, then save again" in str(info.value)
+    assert path.read_text() == content
+    assert existing_baseline(tmp_path / "new.json") is None
 
 
 def test_save_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -348,6 +374,27 @@ def test_missing_baseline(tmp_path: Path) -> None:
             '{"version": 1, "tests": {"t": {"growth_kb": 1, "types": [{"name": "x"}]}}}',
             'tests["t"].types[0] must be an object',
         ),
+        ('{"version": true, "tests": {}}', "format version true, this"),
+        ('{"version": 1.0, "tests": {}}', "format version 1.0, this"),
+        ('{"version": 1, "tests": {"t": {"growth_kb": 1e999}}}', "growth_kb must be a finite"),
+        (
+            '{"version": 1, "tests": {"t": {"growth_kb": ' + "9" * 401 + "}}}",
+            "growth_kb must be a finite number of KiB from -1,073,741,824 to 1,073,741,824",
+        ),
+        (
+            '{"version": 1, "tests": {"t": {"growth_kb": 1, "types": [{"name": "x",'
+            ' "size_delta": 9223372036854775808, "count_delta": 1}]}}}',
+            "(at most 64-bit)",
+        ),
+        (
+            '{"version": 1, "tests": {"t": {"growth_kb": 1, "types": [{"name": "x",'
+            ' "size_delta": 1.0, "count_delta": 1}]}}}',
+            'tests["t"].types[0] must be an object',
+        ),
+        (
+            '{"version": ' + '"' + "v" * 500 + '"' + ', "tests": {}}',
+            'format version "' + "v" * 36 + "..., this",  # cut short
+        ),
     ],
 )
 def test_corrupt_baseline(tmp_path: Path, content: str, problem: str) -> None:
@@ -355,7 +402,41 @@ def test_corrupt_baseline(tmp_path: Path, content: str, problem: str) -> None:
     path.write_text(content)
     message = load_error(path)
     assert problem in message
-    assert f"regenerate it with --memguard-save-baseline {path}" in message
+    assert f"delete it and save a new one with --memguard-save-baseline {path}" in message
+
+
+def test_a_baseline_path_that_is_not_a_file_asks_for_one(tmp_path: Path) -> None:
+    message = load_error(tmp_path)
+    assert "it is a directory, not a file; give the path of a baseline file" in message
+
+
+def test_the_largest_legal_numbers_load(tmp_path: Path) -> None:
+    path = tmp_path / "b.json"
+    types = [{"name": "x", "size_delta": 2**63 - 1, "count_delta": -(2**63 - 1)}]
+    path.write_text(
+        json.dumps({"version": 1, "tests": {"t": {"growth_kb": -(1024**3), "types": types}}})
+    )
+    entry = load_baseline(path).tests["t"]
+    assert (entry.growth_kb, entry.types[0].size_delta) == (-(1024.0**3), 2**63 - 1)
+
+
+def test_odd_metadata_reads_as_unknown_in_messages() -> None:
+    junk = Baseline(
+        "b.json", {"python": "3" * 500, "platform": ["linux"], "python_implementation": 3}
+    )
+    assert junk.describe() == "Python unknown, unknown platform"
+    assert junk.python_mismatch("3.11.2") is None
+    odd = Baseline("b.json", {"python": "3.9\udcff", "python_implementation": "PyPy"})
+    assert odd.describe() == "PyPy 3.9, unknown platform"
+
+
+def test_a_key_with_a_surrogate_pair_matches_after_a_round_trip(tmp_path: Path) -> None:
+    split = result("t.py::test_x", 1.0, label="run(f\ud83d\ude00\udcff)")  # two code points
+    path = tmp_path / "b.json"
+    save_baseline(path, [split], metadata=META)
+    loaded = load_baseline(path)
+    assert list(loaded.tests) == ["t.py::test_x [run(f\U0001f600\udcff)]"]
+    assert compare(loaded, split).status == "ok"
 
 
 def test_too_deep_baseline(tmp_path: Path) -> None:

@@ -6,18 +6,23 @@ import errno
 import json
 import math
 import os
+import re
 import stat
 from pathlib import Path
 
 import pytest
+from test_hostile_files import char_device
 
-from pytest_memguard import files
 from pytest_memguard.files import (
     JsonFileError,
     ReportPathError,
     atomic_write_text,
+    check_writable,
+    dumps_json,
+    escape_surrogates,
     json_safe,
     read_json_limited,
+    same_file,
 )
 
 
@@ -213,10 +218,14 @@ def test_json_unreadable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     path = tmp_path / "secret.json"
     path.write_text("{}")
 
-    def denied(*args: object, **kwargs: object) -> object:
-        raise PermissionError(errno.EACCES, "Permission denied")
+    real_open = os.open
 
-    monkeypatch.setattr(files, "open", denied, raising=False)
+    def denied(name: object, flags: int, mode: int = 0o777) -> int:
+        if name == path:
+            raise PermissionError(errno.EACCES, "Permission denied")
+        return real_open(name, flags, mode)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "open", denied)
     with pytest.raises(JsonFileError, match="permission denied"):
         read_json_limited(path)
 
@@ -292,3 +301,83 @@ def test_json_safe_makes_anything_serialisable() -> None:
         "inf": None,
         "ok": [True, None],
     }
+
+
+# -- paths that are not regular files ----------------------------------------------------
+
+
+def test_only_regular_files_are_replaced(tmp_path: Path) -> None:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    device = char_device(tmp_path)
+    for path, kind in [(fifo, "a FIFO (named pipe)"), (device, "a character device")]:
+        with pytest.raises(ReportPathError, match=f"it is {re.escape(kind)}, not a regular file"):
+            atomic_write_text(path, "x")
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert stat.S_ISCHR(os.stat(device).st_mode)
+    assert leftovers(tmp_path) == []
+
+
+def test_a_dangling_symlink_creates_its_target_and_a_loop_is_named(tmp_path: Path) -> None:
+    link = tmp_path / "link.json"
+    link.symlink_to(tmp_path / "real.json")
+    atomic_write_text(link, "new")
+    assert (link.is_symlink(), (tmp_path / "real.json").read_text()) == (True, "new")
+    loop = tmp_path / "loop.json"
+    loop.symlink_to(loop)
+    with pytest.raises(ReportPathError, match="it is a symbolic link that loops"):
+        check_writable(loop)
+
+
+def test_a_link_the_kernel_resolves_is_checked_by_what_it_points_to(tmp_path: Path) -> None:
+    read_end, write_end = os.pipe()
+    try:  # /proc/self/fd/N names a pipe; realpath() cannot resolve it, stat() does
+        with pytest.raises(ReportPathError, match="it is a FIFO"):
+            check_writable(Path(f"/proc/self/fd/{write_end}"))
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+
+
+def test_a_deeper_parent_that_is_a_file_is_named(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("")
+    with pytest.raises(ReportPathError, match="a part of its directory path is not a directory"):
+        check_writable(tmp_path / "file" / "sub" / "r.json")
+
+
+@pytest.mark.timeout(60)  # opening a FIFO for reading blocks until a writer comes
+def test_reading_a_fifo_or_a_device_is_refused_without_blocking(tmp_path: Path) -> None:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(JsonFileError, match="it is a FIFO") as info:
+        read_json_limited(fifo)
+    assert info.value.not_a_file
+    with pytest.raises(JsonFileError, match="it is a character device, not a regular file"):
+        read_json_limited("/dev/zero")  # endless
+
+
+def test_same_file_sees_through_links_and_relative_paths(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a.json").write_text("{}")
+    (tmp_path / "sym.json").symlink_to("a.json")
+    os.link(tmp_path / "a.json", tmp_path / "hard.json")
+    assert same_file("a.json", tmp_path / "sub" / ".." / "a.json")
+    assert same_file("sym.json", "a.json")
+    assert same_file("hard.json", "a.json")
+    assert same_file("new.json", tmp_path / "new.json")  # neither exists yet
+    assert not same_file("a.json", "b.json")
+
+
+# -- lone surrogates ---------------------------------------------------------------------
+
+
+def test_lone_surrogates_are_escaped_and_round_trip_through_json(tmp_path: Path) -> None:
+    document = {"test_caf\udce9.py::t": ["run(f\udcff)", "é", "back\\slash", "\ud800"]}
+    text = dumps_json(document)
+    assert "\\udce9" in text  # JSON's own escape
+    assert "é" in text  # readable non-ASCII stays
+    atomic_write_text(tmp_path / "r.json", text)
+    assert read_json_limited(tmp_path / "r.json") == document
+    assert escape_surrogates("f\udcff é") == "f\\udcff é"

@@ -293,3 +293,19 @@ def test_many_tests_collapse_passing_sections() -> None:
     document = render_html(results, metadata=META)
     assert document.count("<details open>") == 1
     assert document.count("<details>") == 20
+
+
+def test_lone_surrogates_are_shown_escaped_and_the_page_is_utf8() -> None:
+    odd = make(
+        nodeid="test_caf\udce9.py::test_x",
+        label="run(f\udcff)",
+        types=(TypeGrowth("T\udcff", 1, 64),),
+        explanation=("held by m:\udcff",),
+        passed=False,
+        shape="growing",
+    )
+    page = render_html([odd], metadata={"baseline": "b\udcff.json"})
+    page.encode("utf-8")
+    for shown in ("test_caf\\udce9.py::test_x", "run(f\\udcff)", "T\\udcff", "b\\udcff.json"):
+        assert shown in page
+    parse(page)  # still well formed

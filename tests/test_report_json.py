@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -227,3 +228,12 @@ def test_schema_doc_mentions_every_field() -> None:
     text = SCHEMA.read_text(encoding="utf-8")
     for key in (*TEST_FIELDS, "version", "metadata", "summary"):
         assert f"`{key}`" in text or f"`{key}[]`" in text, key
+
+
+def test_lone_surrogates_are_json_escapes_that_read_back() -> None:
+    odd = replace(fine(), nodeid="test_caf\udce9.py::t", label="run(f\udcff)")
+    text = render_json([odd], metadata={"baseline": "b\udcff.json"})
+    text.encode("utf-8")
+    data = json.loads(text)
+    assert data["tests"][0]["nodeid"] == "test_caf\udce9.py::t"
+    assert data["metadata"]["baseline"] == "b\udcff.json"

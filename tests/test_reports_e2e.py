@@ -317,7 +317,10 @@ def test_baseline_from_another_python_warns_once(run, pytester: pytest.Pytester)
     [
         (None, "the file does not exist; create it with --memguard-save-baseline *base.json"),
         ("{not json", "it is not JSON*"),
-        ('{"version": 99, "tests": {}}', "it has format version 99*regenerate it with*"),
+        (
+            '{"version": 99, "tests": {}}',
+            "it has format version 99*delete it and save a new one with*",
+        ),
         ("[1, 2]", "it is not a memguard baseline (a JSON list)*"),
         ('{"version": 1, "tests": {"t": {"growth_kb": "x"}}}', "*growth_kb must be a finite*"),
     ],

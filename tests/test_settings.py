@@ -55,3 +55,41 @@ def test_bad_ini_value_names_the_key() -> None:
 
 def test_limit_bytes() -> None:
     assert Settings(max_growth_kb=1.5).limit_bytes == 1536
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (1e308, "max_growth_kb=1e+308"),
+        ("1e308", "max_growth_kb=1e+308"),
+        (10**401, "max_growth_kb=<an integer of about 402 digits>"),
+        (s.MAX_GROWTH_KB + 1, f"max_growth_kb={s.MAX_GROWTH_KB + 1}"),
+        ("9" * 400, "max_growth_kb=inf"),
+    ],
+)
+def test_a_bound_beyond_one_tib_is_refused_before_it_can_overflow(
+    value: object, shown: str
+) -> None:
+    with pytest.raises(SettingsError) as info:
+        s.check_keywords({"max_growth_kb": value}, source="marker")
+    message = str(info.value)
+    assert message.startswith(f"marker: {shown}")
+    assert "at most 1,073,741,824 (1 TiB)" in message
+
+
+def test_the_largest_bound_still_makes_an_exact_byte_limit() -> None:
+    settings = s.resolve(s.check_keywords({"max_growth_kb": s.MAX_GROWTH_KB}, source="x"))
+    assert settings.limit_bytes == 1024**4
+
+
+def test_a_value_whose_repr_fails_or_is_huge_still_gets_a_message() -> None:
+    class Hostile:
+        def __repr__(self) -> str:
+            raise RuntimeError("no repr")
+
+    with pytest.raises(SettingsError, match=r"iterations=<a Hostile object> is not valid"):
+        s.check_keywords({"iterations": Hostile()}, source="marker")
+    with pytest.raises(SettingsError, match=r"iterations=<an integer of about 5001 digits>"):
+        s.check_keywords({"iterations": 10**5000}, source="marker")
+    with pytest.raises(SettingsError, match=r"iterations='9999.*\.\.\. is not valid"):
+        s.check_keywords({"iterations": "9" * 5000}, source="marker")

@@ -188,3 +188,17 @@ def test_damaged_worker_output_costs_those_entries_not_the_run() -> None:
     assert unpack({WORKEROUTPUT_KEY: "garbage"}) == ([], 1)
     assert unpack({}) == ([], 0)  # a worker that ran no guarded test
     assert unpack(None) == ([], 0)
+
+
+def test_worker_output_carries_lone_surrogates_as_plain_ascii_text() -> None:
+    from pytest_memguard.result import MemguardResult
+    from pytest_memguard.xdist import WORKEROUTPUT_KEY, pack, unpack
+
+    odd = MemguardResult(
+        True, 0.1, 64.0, 50, 20, 1.0, "flat", "flat", nodeid="t\udce9.py::t", label="run(f\udcff)"
+    )
+    payload = pack([odd])
+    for text in payload:
+        assert isinstance(text, str)
+        text.encode("utf-8")  # what execnet does with every str; a lone surrogate would raise
+    assert unpack({WORKEROUTPUT_KEY: payload}) == ([odd], 0)

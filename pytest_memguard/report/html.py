@@ -16,6 +16,7 @@ import math
 from collections.abc import Mapping, Sequence
 
 from pytest_memguard.baseline import Comparison, baseline_key
+from pytest_memguard.files import escape_surrogates
 from pytest_memguard.result import MemguardResult
 
 #: The growth curve is drawn with at most this many points, whatever the iteration count.
@@ -164,7 +165,9 @@ _CSP = (
 
 
 def _e(value: object) -> str:
-    return html.escape(str(value), quote=True)
+    """Text from results, escaped; lone surrogates (undecodable file names) shown as
+    ``\\udcff``, since the file is UTF-8."""
+    return html.escape(escape_surrogates(str(value)), quote=True)
 
 
 def render_html(

@@ -6,14 +6,13 @@ field is removed or changes meaning, so consumers can rely on it.
 
 from __future__ import annotations
 
-import json
 import platform
 import sys
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 
 from pytest_memguard.baseline import Comparison, baseline_key
-from pytest_memguard.files import json_safe
+from pytest_memguard.files import dumps_json
 from pytest_memguard.result import MemguardResult
 
 REPORT_VERSION = 1
@@ -97,8 +96,8 @@ def render_json(
 ) -> str:
     """The whole report as text: ``{"version", "metadata", "summary", "tests"}``, indent 2.
 
-    Values that JSON cannot hold (NaN, odd objects in ``extra``) are made safe rather than
-    failing the run at its very end.
+    Values that JSON cannot hold (NaN, odd objects in ``extra``, lone surrogates in a node id)
+    are made safe rather than failing the run at its very end.
     """
     measured = [r for r in results if r.measured]
     document = {
@@ -118,4 +117,4 @@ def render_json(
         },
         "tests": [result_record(r, baseline_deltas) for r in results],
     }
-    return json.dumps(json_safe(document), indent=2, allow_nan=False, ensure_ascii=False) + "\n"
+    return dumps_json(document)

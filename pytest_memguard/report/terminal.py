@@ -1,10 +1,16 @@
-"""The ``--memguard-report`` table, in the style of pytest's own summaries."""
+"""The ``--memguard-report`` table, in the style of pytest's own summaries.
+
+Node ids, labels and type names are shown with lone surrogates escaped (``\\udcff``), as
+pytest shows an undecodable file name, so the table's columns line up and any terminal
+encoding can print it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
 from pytest_memguard.baseline import Comparison, baseline_key
+from pytest_memguard.files import escape_surrogates
 from pytest_memguard.result import MemguardResult
 
 HEADERS = (
@@ -54,13 +60,13 @@ def rows(
     for r in results:
         top = r.top_type if r.shape != "flat" else None
         row: tuple[str, ...] = (
-            r.nodeid if r.label == "test body" or not r.label else f"{r.nodeid} [{r.label}]",
+            _name(r),
             verdict_word(r),
             f"{r.growth_kb:,.1f} KiB",
             f"{r.limit_kb:,.1f} KiB",
             f"{r.per_call_bytes:,.0f} B",
             r.shape if r.measured else "-",
-            f"{top.name} {top.count_delta:+,}" if top else "-",
+            f"{escape_surrogates(top.name)} {top.count_delta:+,}" if top else "-",
         )
         if baseline_deltas is not None:
             row = (*row[:-1], baseline_cell(_comparison(r, baseline_deltas)), row[-1])
@@ -106,18 +112,25 @@ def render(
     return lines
 
 
+def _name(result: MemguardResult) -> str:
+    """``nodeid`` or ``nodeid [label]``, printable."""
+    name = result.nodeid
+    if result.label and result.label != "test body":
+        name = f"{name} [{result.label}]"
+    return escape_surrogates(name)
+
+
 def ignored_lines(results: Sequence[MemguardResult]) -> list[str]:
     """What each run kept out of its verdict, so that nothing is hidden silently."""
     return [
-        f"ignored in {r.nodeid}{'' if r.label in ('', 'test body') else f' [{r.label}]'}: {entry}"
-        for r in results
-        for entry in r.ignored
+        f"ignored in {_name(r)}: {escape_surrogates(entry)}" for r in results for entry in r.ignored
     ]
 
 
 def missing_lines(missing: Sequence[str]) -> list[str]:
     """One line per guarded test whose result never reached the controller."""
     return [
-        f"MISSING {nodeid}: no memguard result (its xdist worker crashed before reporting)"
+        f"MISSING {escape_surrogates(nodeid)}: no memguard result (its xdist worker crashed"
+        " before reporting)"
         for nodeid in missing
     ]
