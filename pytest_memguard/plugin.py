@@ -382,7 +382,10 @@ def _judge(
     except BaseException as exc:
         if not isinstance(exc, measure.STOP):
             # No verdict, but the run is listed with the reason, never silently absent.
-            _record(item.config, not_judged(exc, settings, label, item.nodeid, known_secrets()))
+            unjudged = not_judged(exc, settings, label, item.nodeid, known_secrets())
+            if statuses is not None:
+                unjudged = replace(unjudged, statuses=statuses())
+            _record(item.config, unjudged)
         raise
     finally:
         item.stash[ACTIVE_KEY] = False
@@ -775,7 +778,10 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         terminalreporter.write_sep("=", "memguard report")
         if results or missing:
             for line in terminal.render(
-                results, baseline_deltas(run.baseline, run.tolerance, results), missing
+                results,
+                baseline_deltas(run.baseline, run.tolerance, results),
+                missing,
+                width=config.get_terminal_writer().fullwidth,
             ):
                 terminalreporter.write_line(line)
         else:

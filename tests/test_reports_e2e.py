@@ -432,3 +432,25 @@ def test_ci_example_workflow_uses_options_that_exist(pytester: pytest.Pytester) 
     help_text = pytester.runpytest("--help").stdout.str()
     for flag in flags:
         assert flag in help_text, flag
+
+
+def test_report_table_fits_an_80_column_terminal(run, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    result = run(
+        "--memguard-report",
+        test_a_rather_long_module_name_for_the_authentication_endpoints="""
+        import pytest
+
+        @pytest.mark.memguard(iterations=20, warmup=2)
+        @pytest.mark.parametrize("user", ["alice-with-a-long-name", "bob-with-a-longer-name"])
+        def test_login_with_rotating_credentials(user):
+            pass
+        """,
+    )
+    result.assert_outcomes(passed=2)
+    out = result.stdout.lines
+    start = out.index(next(line for line in out if "memguard report" in line)) + 1
+    table = out[start : start + 3]
+    assert table[0].split()[:3] == ["test", "verdict", "growth"]
+    assert all(len(line) <= 80 for line in table), table
+    assert all("PASSED" in line and "..." in line for line in table[1:]), table

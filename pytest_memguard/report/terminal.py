@@ -23,6 +23,13 @@ HEADERS = (
     "top growing type",
 )
 BASELINE_HEADER = "baseline"
+STATUS_HEADER = "status"
+#: Columns left out, in this order, while the table is wider than the terminal; the test, its
+#: verdict and its growth always stay.
+DROP_ORDER = ("top growing type", "limit", "per call", "shape", STATUS_HEADER, BASELINE_HEADER)
+#: The test column is shortened from the middle, down to this many characters.
+MIN_NAME = 24
+GAP = "  "
 
 
 def verdict_word(result: MemguardResult) -> str:
@@ -74,24 +81,72 @@ def rows(
     return out
 
 
+def status_cell(result: MemguardResult) -> str:
+    """The HTTP status codes a web driver saw, e.g. ``200`` or ``200,404``; ``-`` otherwise."""
+    return ",".join(str(code) for code in sorted(result.statuses)) or "-"
+
+
+def fit(table: list[tuple[str, ...]], width: int | None) -> tuple[list[tuple[str, ...]], list[str]]:
+    """The table with columns left out (``DROP_ORDER``) and the test names shortened from the
+    middle until its lines fit in ``width``; also the headers that were left out."""
+    dropped: list[str] = []
+
+    def wide(rows: list[tuple[str, ...]]) -> bool:
+        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+        return width is not None and sum(widths) + len(GAP) * (len(widths) - 1) > width
+
+    for header in DROP_ORDER:
+        if not wide(table):
+            break
+        if header in table[0]:
+            index = table[0].index(header)
+            table = [row[:index] + row[index + 1 :] for row in table]
+            dropped.append(header)
+    if width is not None and wide(table):
+        others = max(len(row[0]) for row in table) - _excess(table, width)
+        table = [(_shorten(row[0], max(MIN_NAME, others)), *row[1:]) for row in table]
+    return table, dropped
+
+
+def _excess(table: list[tuple[str, ...]], width: int) -> int:
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+    return sum(widths) + len(GAP) * (len(widths) - 1) - width
+
+
+def _shorten(text: str, size: int) -> str:
+    """``text`` cut from the middle to ``size`` characters: both ends of a node id say most."""
+    if len(text) <= size:
+        return text
+    keep = size - 3
+    return f"{text[: keep - keep // 2]}...{text[len(text) - keep // 2 :]}"
+
+
 def render(
     results: Sequence[MemguardResult],
     baseline_deltas: Mapping[str, Comparison] | None = None,
     missing: Sequence[str] = (),
+    width: int | None = None,
 ) -> list[str]:
     """Lines of an aligned table, one row per guarded run, in the order given.
 
     With ``baseline_deltas`` (a baseline was given, even if it matched nothing) a "baseline"
-    column shows each comparison; ``missing`` lists guarded tests whose results never arrived
-    (their xdist worker crashed), so an incomplete report says so instead of looking complete.
+    column shows each comparison; a "status" column shows the HTTP status codes of web driver
+    runs; ``missing`` lists guarded tests whose results never arrived (their xdist worker
+    crashed), so an incomplete report says so instead of looking complete. With ``width`` (the
+    terminal's), the table is made to fit it (see :func:`fit`).
     """
     headers: tuple[str, ...] = HEADERS
     if baseline_deltas is not None:
         headers = (*HEADERS[:-1], BASELINE_HEADER, HEADERS[-1])
     table = [headers, *rows(results, baseline_deltas)]
-    widths = [max(len(row[i]) for row in table) for i in range(len(headers))]
+    if any(r.statuses for r in results):
+        at = headers.index("shape") + 1
+        cells = [STATUS_HEADER, *(status_cell(r) for r in results)]
+        table = [(*row[:at], cell, *row[at:]) for row, cell in zip(table, cells, strict=True)]
+    table, dropped = fit(table, width)
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
     lines = [
-        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        GAP.join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
         for row in table
     ]
     failed = sum(1 for r in results if r.measured and not r.passed)
@@ -107,6 +162,10 @@ def render(
     if missing:
         footer += f", {len(missing)} missing"
     lines.append(footer)
+    if dropped:
+        lines.append(
+            f"(left out to fit {width} columns: {', '.join(dropped)}; see --memguard-json)"
+        )
     lines.extend(missing_lines(missing))
     lines.extend(ignored_lines(results))
     return lines
