@@ -29,6 +29,8 @@ def make(
     reason: str = "within bound",
     measured: bool = True,
     limit_kb: float = 64.0,
+    error: bool = False,
+    statuses: dict[int, int] | None = None,
 ) -> MemguardResult:
     return MemguardResult(
         passed=passed,
@@ -45,6 +47,8 @@ def make(
         label=label,
         measured=measured,
         explanation=explanation,
+        error=error,
+        statuses=statuses or {},
     )
 
 
@@ -309,3 +313,13 @@ def test_lone_surrogates_are_shown_escaped_and_the_page_is_utf8() -> None:
     for shown in ("test_caf\\udce9.py::test_x", "run(f\\udcff)", "T\\udcff", "b\\udcff.json"):
         assert shown in page
     parse(page)  # still well formed
+
+
+def test_not_judged_result_and_status_codes() -> None:
+    raised = make(measured=False, passed=False, series=(), error=True, reason="not judged: X")
+    web = make(statuses={200: 220, 404: 3})
+    document = render_html([raised, web], metadata=META)
+    assert '<span class="badge fail">not judged</span>' in document
+    assert '<span class="badge fail">1 not judged</span>' in document
+    assert "<dt>Status codes</dt><dd>200 \u00d7220, 404 \u00d73</dd>" in document
+    parse(document)

@@ -225,6 +225,8 @@ Click a column header to sort.</footer>
 
 
 def _rank(result: MemguardResult) -> int:
+    if result.error:
+        return 0
     if not result.measured:
         return 2
     return 1 if result.passed else 0
@@ -235,6 +237,8 @@ def _comparison(result: MemguardResult, deltas: Mapping[str, Comparison]) -> Com
 
 
 def _verdict(result: MemguardResult) -> str:
+    if result.error:
+        return '<span class="badge fail">not judged</span>'
     if not result.measured:
         return '<span class="badge none">not measured</span>'
     if result.passed:
@@ -245,12 +249,15 @@ def _verdict(result: MemguardResult) -> str:
 def _counts(results: Sequence[MemguardResult], compared: Sequence[Comparison | None]) -> str:
     failed = sum(1 for r in results if r.measured and not r.passed)
     passed = sum(1 for r in results if r.measured and r.passed)
-    skipped = sum(1 for r in results if not r.measured)
+    skipped = sum(1 for r in results if not r.measured and not r.error)
+    not_judged = sum(1 for r in results if r.error)
     regressed = sum(1 for c in compared if c is not None and c.regressed)
     parts = [f'<span class="badge none">{len(results)} guarded</span>']
     if failed:
         parts.append(f'<span class="badge fail">{failed} failed</span>')
     parts.append(f'<span class="badge pass">{passed} passed</span>')
+    if not_judged:
+        parts.append(f'<span class="badge fail">{not_judged} not judged</span>')
     if skipped:
         parts.append(f'<span class="badge none">{skipped} not measured</span>')
     if regressed:
@@ -343,7 +350,7 @@ def _status_badge(comparison: Comparison) -> str:
 def _section(
     index: int, result: MemguardResult, comparison: Comparison | None, *, many: bool
 ) -> str:
-    failed = result.measured and not result.passed
+    failed = not result.passed
     is_open = " open" if failed or not many or (comparison and comparison.regressed) else ""
     label = (
         f' <span class="sub">{_e(result.label)}</span>'
@@ -360,6 +367,9 @@ def _section(
     ]
     if comparison is not None:
         stats.append(("Baseline", comparison.status))
+    if result.statuses:
+        codes = ", ".join(f"{code} \u00d7{n:,}" for code, n in sorted(result.statuses.items()))
+        stats.append(("Status codes", codes))
     stat_html = "".join(f"<div><dt>{_e(k)}</dt><dd>{_e(v)}</dd></div>" for k, v in stats)
     parts = [
         f'<section class="test" id="t{index}"><details{is_open}>',
