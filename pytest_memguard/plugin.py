@@ -7,7 +7,9 @@ Everything here translates pytest events into calls on the pure modules (``guard
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import inspect
+import linecache
 import logging
 import platform
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
@@ -34,7 +36,7 @@ from pytest_memguard.files import check_writable
 from pytest_memguard.flask import FlaskCall
 from pytest_memguard.flask import basic_auth as _basic_auth
 from pytest_memguard.guard import failure_message, guard
-from pytest_memguard.redact import Secrets, collecting, from_values
+from pytest_memguard.redact import Secrets, collected, collecting, from_values
 from pytest_memguard.report import terminal
 from pytest_memguard.report.outputs import baseline_deltas, write_outputs
 from pytest_memguard.result import MemguardResult
@@ -115,8 +117,11 @@ class _Layers:
 LAYERS_KEY = pytest.StashKey[_Layers]()
 RESULTS_KEY = pytest.StashKey[list[MemguardResult]]()
 ACTIVE_KEY = pytest.StashKey[bool]()
-#: Credentials the Flask driver sent during this test, to redact its reports; dropped at teardown.
+#: The credentials seen in this session (``basic_auth()``, the Flask driver, ``Authorization``
+#: headers in fixture values), to keep them out of every report until the session ends.
 SECRETS_KEY = pytest.StashKey[Secrets]()
+#: Ends the collection of credentials into the session's store, at unconfigure.
+COLLECTING_KEY = pytest.StashKey[contextlib.ExitStack]()
 
 
 @dataclass
@@ -181,6 +186,12 @@ def marker_help() -> str:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", marker_help())
+    secrets = Secrets()
+    config.stash[SECRETS_KEY] = secrets
+    collecting_ = contextlib.ExitStack()
+    collecting_.enter_context(collecting(secrets))
+    collecting_.callback(secrets.close)
+    config.stash[COLLECTING_KEY] = collecting_
 
     def raw(*, ini: bool) -> dict[str, Any]:
         get = config.getini if ini else config.getoption
@@ -214,6 +225,10 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     plugin = config.pluginmanager.get_plugin(XDIST_PLUGIN)
     if plugin is not None:
         config.pluginmanager.unregister(plugin)
+    collecting_ = config.stash.get(COLLECTING_KEY, None)
+    if collecting_ is not None:
+        del config.stash[COLLECTING_KEY]
+        collecting_.close()
 
 
 def _marker_values(item: pytest.Item) -> dict[str, Any]:
@@ -256,16 +271,18 @@ def _before_call(config: pytest.Config) -> Callable[[], None]:
     return before
 
 
-def _secrets(item: pytest.Item) -> Secrets:
-    """The credentials seen by this test so far, kept until its teardown report."""
-    return item.stash.setdefault(SECRETS_KEY, Secrets())
+def _secrets(config: pytest.Config) -> Secrets:
+    """The session's credentials: learnt once, redacted in every later report."""
+    return config.stash.setdefault(SECRETS_KEY, Secrets())
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_protocol(item: pytest.Item) -> Generator[None, object, object]:
-    """Collect credentials built with ``basic_auth()`` anywhere in the test, fixtures included."""
-    with collecting(_secrets(item)):
-        return (yield)
+def _learn_fixture_values(item: pytest.Item) -> Secrets:
+    """Headers built in fixtures by other means than ``basic_auth()`` are found in their values."""
+    secrets = _secrets(item.config)
+    funcargs = getattr(item, "funcargs", None)
+    if isinstance(funcargs, dict):
+        secrets.update(from_values(funcargs.values()))
+    return secrets
 
 
 def _record(config: pytest.Config, result: MemguardResult) -> None:
@@ -295,9 +312,6 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Generator[None, object, o
     def replay() -> None:
         function(**{arg: funcargs[arg] for arg in argnames})
 
-    # Headers built in fixtures by other means than basic_auth() are found in their values.
-    _secrets(pyfuncitem).update(from_values(funcargs.values()))
-
     _judge(
         pyfuncitem,
         replay,
@@ -315,16 +329,15 @@ def _judge(
     *,
     label: str,
     warmup_done: int = 0,
-    secrets: Callable[[], Secrets] | None = None,
+    relabel: Callable[[Secrets], str] | None = None,
 ) -> MemguardResult:
+    """Guard ``fn`` for ``item``, record the result and raise its failure.
+
+    Credentials made while it measures are set aside outside the counters, and learnt after;
+    ``relabel`` makes the label shown from the credentials then known (a path may hold one).
+    """
     __tracebackhide__ = True
-
-    def known_secrets() -> Secrets:
-        known = _secrets(item)
-        if secrets is not None:
-            known.update(secrets())
-        return known
-
+    secrets = _learn_fixture_values(item)
     if item.stash.get(ACTIVE_KEY, False):
         raise MemguardUsageError(
             "memguard: a guarded call cannot run inside another guarded call; guard the outer"
@@ -332,17 +345,20 @@ def _judge(
         )
     item.stash[ACTIVE_KEY] = True
     try:
-        result = guard(
-            fn,
-            settings,
-            label=label,
-            nodeid=item.nodeid,
-            before_call=_before_call(item.config),
-            secrets=known_secrets,
-            warmup_done=warmup_done,
-        )
+        with secrets.measuring():
+            result = guard(
+                fn,
+                settings,
+                label=label,
+                nodeid=item.nodeid,
+                before_call=_before_call(item.config),
+                secrets=lambda: secrets,
+                warmup_done=warmup_done,
+            )
     finally:
         item.stash[ACTIVE_KEY] = False
+    if relabel is not None:
+        result = dataclasses.replace(result, label=relabel(secrets))
     _record(item.config, result)
     comparison = _compare(item.config, result)
     _add_properties(item, result, comparison)
@@ -457,11 +473,8 @@ class Memguard:
             expect_status=expect_status,
             request_kwargs=request_kwargs,
         )
-        try:
-            with call.propagating():
-                return _judge(self._item, call, settings, label=call.label, secrets=call.secrets)
-        finally:
-            _secrets(self._item).update(call.secrets())
+        with call.propagating():
+            return _judge(self._item, call, settings, label=call.label, relabel=call.shown_label)
 
     @staticmethod
     def basic_auth(user: str, password: str) -> dict[str, str]:
@@ -483,12 +496,30 @@ def pytest_runtest_makereport(
     report = yield
     if call.excinfo is not None and isinstance(call.excinfo.value, (LeakError, MemguardUsageError)):
         report.longrepr = _message_repr(item, call.excinfo)
-    secrets = item.stash.get(SECRETS_KEY, None)
-    if secrets:
-        _redact_report(report, secrets)
-    if call.when == "teardown" and SECRETS_KEY in item.stash:
-        del item.stash[SECRETS_KEY]
+    _redact_report(report, _learn_fixture_values(item))
     return report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(
+    collector: pytest.Collector,
+) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
+    """A module may build headers, skip or fail at import: its report is redacted too."""
+    report = yield
+    _redact_report(report, _secrets(collector.config))
+    return report
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_warning_recorded(warning_message: Any) -> None:
+    """Redact a warning's text before pytest's summary, JUnit or xdist sees it.
+
+    The hook is historic (no wrapper): first in line, it rewrites the message's arguments in
+    place, keeping its category.
+    """
+    secrets = collected()
+    if secrets is not None:
+        _redact_warning(warning_message, secrets)
 
 
 def _message_repr(item: pytest.Item, excinfo: pytest.ExceptionInfo[BaseException]) -> str:
@@ -501,14 +532,85 @@ def _message_repr(item: pytest.Item, excinfo: pytest.ExceptionInfo[BaseException
     return text
 
 
-def _redact_report(report: pytest.TestReport, secrets: Secrets) -> None:
-    """Tracebacks of an app's exception can show request headers and locals: redact them all."""
-    if report.longrepr is not None:
-        text = str(report.longrepr)
-        redacted = secrets.redact(text)
-        if redacted != text:
-            report.longrepr = redacted
+#: Fields of pytest's traceback representations that are code locations: never rewritten.
+_LOCATION_FIELDS = frozenset({"path", "lineno", "firstlineno", "filename", "style", "argname"})
+
+
+def _redact_report(report: pytest.TestReport | pytest.CollectReport, secrets: Secrets) -> None:
+    """Tracebacks of an app's exception can show request headers and locals: redact them all.
+
+    Every string is redacted where it sits, so the report keeps its structure (a skip's
+    ``(path, lineno, reason)`` tuple, a traceback's entries) for pytest, JUnit XML and xdist.
+    """
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:  # a skip: (path, lineno, reason)
+        path, lineno, reason = longrepr
+        report.longrepr = (
+            path,
+            lineno,
+            secrets.redact(reason) if isinstance(reason, str) else reason,
+        )
+    elif longrepr is not None:
+        report.longrepr = _redact_tree(longrepr, secrets, depth=0)
     report.sections = [(title, secrets.redact(body)) for title, body in report.sections]
+    wasxfail = getattr(report, "wasxfail", None)
+    if isinstance(wasxfail, str):
+        report.wasxfail = secrets.redact(wasxfail)  # type: ignore[union-attr]
+
+
+def _redact_tree(node: Any, secrets: Secrets, *, depth: int) -> Any:
+    """``node`` (a string, or one of pytest's traceback representations) with its strings
+    redacted in place, code locations and argument names left as they are."""
+    if isinstance(node, str):
+        return secrets.redact(node)
+    if depth > 16:
+        return node
+    if type(node) is list and node and all(type(line) is str for line in node):
+        # Lines of one entry (an assertion diff) are redacted together: a line may be cut
+        # where an earlier one says so ("Skipping 83 identical leading characters").
+        return secrets.redact("\n".join(node)).split("\n")
+    if type(node) in (list, tuple):
+        return type(node)(_redact_tree(part, secrets, depth=depth + 1) for part in node)
+    if type(node).__name__ == "ReprFuncArgs":  # (name, value) pairs: the names are code
+        node.args = [(name, secrets.redact(value)) for name, value in node.args]
+        return node
+    if type(node).__name__ == "ReprLocals":  # "name = value" lines: the names are code
+        node.lines = [_redact_local(line, secrets) for line in node.lines]
+        return node
+    if callable(getattr(type(node), "toterminal", None)):  # another TerminalRepr
+        for name, value in list(vars(node).items()):
+            if name not in _LOCATION_FIELDS and not name.startswith("_"):
+                redacted = _redact_tree(value, secrets, depth=depth + 1)
+                if redacted is not value:
+                    setattr(node, name, redacted)
+    return node
+
+
+def _redact_local(line: str, secrets: Secrets) -> str:
+    name, sep, value = line.partition(" = ")
+    return f"{name}{sep}{secrets.redact(value)}" if sep else secrets.redact(line)
+
+
+def _redact_warning(message: Any, secrets: Secrets) -> None:
+    """A recorded warning, rewritten in place: its arguments (its category stays), else the
+    message itself; and the source line pytest shows under it, which may hold a literal."""
+    warning = getattr(message, "message", None)
+    text = str(warning)
+    redacted = secrets.redact(text)
+    if redacted != text:
+        if isinstance(warning, Warning):
+            warning.args = tuple(
+                secrets.redact(arg) if isinstance(arg, str) else arg for arg in warning.args
+            )
+        if secrets.redact(str(warning)) != str(warning):  # a __str__ of its own: replace it
+            message.message = Warning(redacted)
+    line = getattr(message, "line", None)
+    if line is None:
+        filename, lineno = getattr(message, "filename", None), getattr(message, "lineno", None)
+        if isinstance(filename, str) and isinstance(lineno, int):
+            line = linecache.getline(filename, lineno)
+    if isinstance(line, str) and line and secrets.redact(line) != line:
+        message.line = secrets.redact(line)
 
 
 def _configure_run(config: pytest.Config) -> _Run:
