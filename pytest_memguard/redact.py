@@ -143,6 +143,11 @@ def secret_forms(user: str, password: str) -> dict[str, Mode]:
     return forms
 
 
+def _looks_basic(run: str, decoded: str) -> bool:
+    """A whole value that is base64 of printable ``user:password``: a Basic token."""
+    return len(run) >= LONG and ":" in decoded and decoded.isprintable()
+
+
 def _b64_text(run: str) -> str | None:
     """What a base64 run (standard or URL-safe, padded or not) decodes to, as far as it goes:
     a run cut short (a truncated repr) is decoded up to its last whole quantum."""
@@ -489,14 +494,17 @@ class Secrets:
 
     def redact_value(self, value: str) -> str:
         """A value about to be shown (a key, an item), before any repr or cut: the whole of it
-        when it is a credential, its token or base64 of one, else its text redacted."""
+        when it is a credential, its token, base64 of one, or base64 of any ``user:password``
+        (a token built by hand, never shown to the plugin); else its text redacted."""
         self._sync()
         core = value.strip()
         if core in self._values:
             return REDACTED
         if _B64_RUN.fullmatch(core):
             decoded = _b64_text(core)
-            if decoded is not None and self._known(decoded, self._get_index()):
+            if decoded is not None and (
+                self._known(decoded, self._get_index()) or _looks_basic(core, decoded)
+            ):
                 return REDACTED
         return self.redact(value)
 
