@@ -553,6 +553,12 @@ def _redact_report(report: pytest.TestReport | pytest.CollectReport, secrets: Se
     elif longrepr is not None:
         report.longrepr = _redact_tree(longrepr, secrets, depth=0)
     report.sections = [(title, secrets.redact(body)) for title, body in report.sections]
+    properties = getattr(report, "user_properties", None)
+    if properties:  # record_property() values, written into JUnit XML: a new list, not item's
+        report.user_properties = [  # type: ignore[union-attr]
+            (name, secrets.redact(value) if isinstance(value, str) else value)
+            for name, value in properties
+        ]
     wasxfail = getattr(report, "wasxfail", None)
     if isinstance(wasxfail, str):
         report.wasxfail = secrets.redact(wasxfail)  # type: ignore[union-attr]

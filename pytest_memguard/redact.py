@@ -26,7 +26,7 @@ import json
 import mmap
 import re
 import urllib.parse
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from typing import NamedTuple
@@ -40,10 +40,9 @@ LONG = 8
 #: A password shorter than this is redacted only as a quoted value, after ``=``, or as a whole
 #: value: ``e`` must not make every message unreadable.
 SHORT = 3
-#: The shortest part of a long secret redacted where text was cut: next to ``...``, and at the
-#: start or end of a line (pytest's "Skipping N identical leading characters" diffs).
+#: The shortest part of a long secret redacted where text was cut: next to ``...``, or at
+#: either end of a line of pytest's "Skipping N identical ..." diffs.
 MIN_CUT_PART = 4
-MIN_EDGE_PART = 6
 
 
 class Mode(NamedTuple):
@@ -75,11 +74,12 @@ _HEADER = re.compile(rf"(?i)\s*basic\s+([{_B64_CHARS}]+={{0,2}})\s*")
 #: Code locations, never rewritten: ``path/file.py``, ``file.py:12``, ``file.py::test[id]``.
 _LOCATION = re.compile(r"[^\s'\"()\[\]{}<>,;=]*\.py[cdiw]?(?![\w])(?::\d+)?(?:::[^\s'\"]*)?")
 Spans = list[tuple[int, int]]
+_SNAKE = re.compile(r"[a-z_-]+")
 _PLAIN = re.compile(r"[A-Za-z0-9._~-]*")
 _CUT = re.compile(r"\.\.\.|\u2026")
-_LINE_START = re.compile(r"^(?:E[ \t]+)?(?:[-+?] )?[ \t'\"(\[{]*", re.M)
+_DIFF_LINE_START = re.compile(r"^(?:E[ \t]+)?[-+?] [ \t'\"(\[{]*", re.M)
 _LINE_VALUE = re.compile(r"^(?:E[ \t]+)?(?:[-+?] )?[ \t]*(\S.*?)[ \t]*$", re.M)
-_LINE_END = re.compile(r"[ \t'\",)\]}]*$", re.M)
+_DIFF_LINE_END = re.compile(r"(?<=\S)[ \t'\",)\]}]*$", re.M)
 
 
 def basic_token(user: str, password: str) -> str:
@@ -106,10 +106,11 @@ def escaped_forms(text: str) -> set[str]:
     forms = {text, html.escape(text), html.escape(text, quote=False)}
     forms |= _py_escapes(text)
     forms |= {json.dumps(text)[1:-1], json.dumps(text, ensure_ascii=False)[1:-1]}
+    lone = "surrogatepass"  # a lone surrogate (from a file name) must not stop redaction
     forms |= {
-        urllib.parse.quote(text),
-        urllib.parse.quote(text, safe=""),
-        urllib.parse.quote_plus(text),
+        urllib.parse.quote(text, errors=lone),
+        urllib.parse.quote(text, safe="", errors=lone),
+        urllib.parse.quote_plus(text, errors=lone),
     }
     for form in list(forms):  # a repr inside a repr, such as a header dict shown as text
         forms |= _py_escapes(form)
@@ -163,7 +164,10 @@ def _b64_text(run: str) -> str | None:
         )
     except (binascii.Error, ValueError):
         return None
-    return raw.decode("utf-8", "replace")
+    text = raw.decode("utf-8", "replace")
+    # Not UTF-8 text (an identifier read as base64 gives bytes): nothing to redact. A cut run
+    # may end inside a character.
+    return None if "\ufffd" in text[:-2] else text
 
 
 class _Index:
@@ -190,16 +194,11 @@ class _Index:
     def find(self, text: str) -> list[tuple[int, int]]:
         """Spans of ``text`` that are a known form, word rules applied."""
         spans: list[tuple[int, int]] = []
-        heads = self.heads
-        if heads:
-            for i in range(len(text) - HEAD + 1):
-                group = heads.get(text[i : i + HEAD])
-                if group is None:
-                    continue
-                for length, forms in group.items():
-                    mode = forms.get(text[i : i + length])
-                    if mode is not None:
-                        _add_match(spans, text, i, i + length, mode)
+        for i in _positions(text, self.heads.keys(), HEAD):
+            for length, forms in self.heads[text[i : i + HEAD]].items():
+                mode = forms.get(text[i : i + length])
+                if mode is not None:
+                    _add_match(spans, text, i, i + length, mode)
         for form, mode in self.short.items():
             at = text.find(form)
             while at >= 0:
@@ -208,46 +207,60 @@ class _Index:
         return spans
 
     def cut_parts(self, text: str) -> list[tuple[int, int]]:
-        """Ends and starts of long secrets left where the text was cut or a line broke."""
+        """Ends and starts of long secrets left where the text was cut: next to ``...``, and
+        at the start (end) of each line of a pytest diff that skipped identical leading
+        (trailing) characters."""
         if not self.starts:
             return []
-        # Where a part of a secret could begin (as one begins) or end (as one ends): one pass.
-        begins: list[int] = []
-        ends: list[int] = []
-        for i in range(len(text) - MIN_CUT_PART + 1):
-            gram = text[i : i + MIN_CUT_PART]
-            if gram in self.heads_of_cut:
-                begins.append(i)
-            if gram in self.tails_of_cut:
-                ends.append(i + MIN_CUT_PART)
-        if not begins and not ends:
-            return []
-        edges: set[tuple[int, int, int]] = set()  # (position, side, shortest part)
+        edges: set[tuple[int, int]] = set()  # (position, side: -1 the text before, 1 after)
         for m in _CUT.finditer(text):
-            edges |= {(m.start(), -1, MIN_CUT_PART), (m.end(), 1, MIN_CUT_PART)}
-        # After pytest's "Skipping N identical leading (trailing) characters in diff", each
-        # line of the diff starts (ends) inside the strings compared: any part counts there.
-        start_part = MIN_CUT_PART if "identical leading characters" in text else MIN_EDGE_PART
-        end_part = MIN_CUT_PART if "identical trailing characters" in text else MIN_EDGE_PART
-        edges |= {(m.end(), 1, start_part) for m in _LINE_START.finditer(text)}
-        edges |= {(m.start(), -1, end_part) for m in _LINE_END.finditer(text)}
+            edges |= {(m.start(), -1), (m.end(), 1)}
+        if "identical leading characters" in text:
+            edges |= {(m.end(), 1) for m in _DIFF_LINE_START.finditer(text)}
+        if "identical trailing characters" in text:
+            edges |= {(m.start(), -1) for m in _DIFF_LINE_END.finditer(text)}
         spans: list[tuple[int, int]] = []
-        for at, side, shortest in edges:
-            if side < 0:  # the longest start of a secret that ends at ``at``
-                lo = bisect.bisect_left(begins, at - self.longest)
-                hi = bisect.bisect_right(begins, at - shortest)
-                for start in begins[lo:hi]:
-                    if _starts_one(self.starts, text[start:at]):
-                        spans.append((start, at))
-                        break
-            else:  # the longest end of a secret that starts at ``at``
-                lo = bisect.bisect_left(ends, at + shortest)
-                hi = bisect.bisect_right(ends, at + self.longest)
-                for end in reversed(ends[lo:hi]):
-                    if _starts_one(self.ends, text[at:end][::-1]):
-                        spans.append((at, end))
-                        break
+        for at, side in edges:
+            found = self._before(text, at) if side < 0 else self._after(text, at)
+            if found is not None:
+                spans.append(found)
         return spans
+
+    def _before(self, text: str, at: int) -> tuple[int, int] | None:
+        """The longest start of a secret that ends at ``at``."""
+        for start in range(max(at - self.longest, 0), at - MIN_CUT_PART + 1):
+            if text[start : start + MIN_CUT_PART] in self.heads_of_cut and _starts_one(
+                self.starts, text[start:at]
+            ):
+                return start, at
+        return None
+
+    def _after(self, text: str, at: int) -> tuple[int, int] | None:
+        """The longest end of a secret that starts at ``at``."""
+        for end in range(min(at + self.longest, len(text)), at + MIN_CUT_PART - 1, -1):
+            if text[end - MIN_CUT_PART : end] in self.tails_of_cut and _starts_one(
+                self.ends, text[at:end][::-1]
+            ):
+                return at, end
+        return None
+
+
+#: Up to this many distinct grams are searched one by one (``str.find`` runs in C); more, and
+#: the text is read once, position by position.
+FIND_EACH = 256
+
+
+def _positions(text: str, grams: Collection[str], size: int) -> list[int]:
+    """Sorted positions in ``text`` where one of ``grams`` (each ``size`` long) starts."""
+    if len(grams) <= FIND_EACH:
+        found: list[int] = []
+        for gram in grams:
+            at = text.find(gram)
+            while at >= 0:
+                found.append(at)
+                at = text.find(gram, at + 1)
+        return sorted(found)
+    return [i for i in range(len(text) - size + 1) if text[i : i + size] in grams]
 
 
 def _starts_one(sorted_forms: list[str], part: str) -> bool:
@@ -483,7 +496,8 @@ class Secrets:
         if self._pairs:
             for m in _B64_RUN.finditer(text):
                 run = m.group()
-                if len(run) >= LONG:
+                # A snake_case word is not base64 of text (whose encoding mixes cases): skip.
+                if len(run) >= LONG and not _SNAKE.fullmatch(run):
                     decoded = _b64_text(run)
                     if decoded is not None and self._known(decoded, index):
                         spans.append(m.span())

@@ -265,3 +265,9 @@ def test_remember_records_only_while_a_session_collects() -> None:
         remember("bob", "inside-pw-22")
     assert collected() is outer
     assert secrets.redact("inside-pw-22 outside-pw-1") == f"{REDACTED} outside-pw-1"
+
+
+def test_lone_surrogates_are_redacted_and_never_raise() -> None:
+    secrets = Secrets([("\udcff", "pw\udcff-long-pass")])
+    assert secrets.redact("x pw\udcff-long-pass y") == f"x {REDACTED} y"
+    assert short_repr(b"pw\xed\xb3\xbf-long-pass", secrets) == repr(REDACTED.encode())

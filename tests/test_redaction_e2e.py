@@ -450,8 +450,10 @@ def index():
 def test_url_quoted(memguard):
     memguard.flask(app, "/", auth=lambda i: ("zed", f"pa ss+wo/rd&{i}"), expect_status=200)
 
-def test_warns():
+def test_warns(record_property):
     pytest_memguard.basic_auth("bob", "warn-pw-k7q1")
+    record_property("login", "bob:warn-pw-k7q1")
+    print("logging in with warn-pw-k7q1")
     warnings.warn(UserWarning("login failed for bob:warn-pw-k7q1"))
 
 def test_xfails():
@@ -460,8 +462,10 @@ def test_xfails():
 """
 
 
-def test_url_quoted_passwords_warnings_and_xfail_reasons(run, pytester: pytest.Pytester) -> None:
-    result = run(BOUND, *OUTPUTS, test_said=SAID_ELSEWHERE)
+def test_url_quoted_passwords_warnings_xfail_reasons_output_and_properties(
+    run, pytester: pytest.Pytester
+) -> None:
+    result = run(BOUND, *OUTPUTS, "-o", "junit_logging=all", test_said=SAID_ELSEWHERE)
     result.assert_outcomes(failed=1, passed=1, xfailed=1)
     result.stdout.fnmatch_lines(
         [
@@ -469,6 +473,10 @@ def test_url_quoted_passwords_warnings_and_xfail_reasons(run, pytester: pytest.P
             "*XFAIL test_said.py::test_xfails - backend rejected <redacted credential>",
         ]
     )
+    result.stdout.fnmatch_lines(["logging in with <redacted credential>"])
+    junit = (pytester.path / "junit.xml").read_text()
+    assert 'name="login" value="&lt;redacted credential&gt;"' in junit
+    assert "logging in with &lt;redacted credential&gt;" in junit
     pairs = [("zed", f"pa ss+wo/rd&{i}") for i in range(1000)]
     check(pytester, result, [*pairs, ("bob", "warn-pw-k7q1"), ("bob", "xfail-pw-z9x2")])
 
@@ -559,6 +567,7 @@ def test_e():
 
 
 SKIPS = """
+import warnings
 import pytest
 import pytest_memguard
 
@@ -566,8 +575,9 @@ def test_skip():
     pytest_memguard.basic_auth("bob", "s3cret-skip")
     pytest.skip("Basic auth backend not configured for s3cret-skip")
 
-def test_passes():
-    pass
+def test_warns():
+    pytest_memguard.basic_auth("dan", "warned-pw-5")
+    warnings.warn(UserWarning("dan:warned-pw-5 was refused"))
 
 @pytest.mark.xfail(reason="known broken")
 def test_xfail():
@@ -580,19 +590,21 @@ def test_xfail():
 def test_skip_and_xfail_reports_keep_their_structure(
     sub, pytester: pytest.Pytester, workers: list[str]
 ) -> None:
-    """A skip's (path, lineno, reason) tuple stays a tuple: -rs, JUnit XML and xdist work."""
+    """A skip's (path, lineno, reason) tuple stays a tuple: -rs, JUnit XML and xdist work;
+    a worker's warnings reach the controller redacted."""
     result = sub("-p", "no:randomly", "-rsx", "--junitxml=junit.xml", *workers, test_skips=SKIPS)
     result.assert_outcomes(passed=1, skipped=1, xfailed=1)
     result.stdout.fnmatch_lines(
         [
-            "SKIPPED [[]1[]] test_skips.py:6: Basic auth backend not configured for"
-            " <redacted credential>"
+            "*UserWarning: <redacted credential> was refused",
+            "SKIPPED [[]1[]] test_skips.py:7: Basic auth backend not configured for"
+            " <redacted credential>",
         ]
     )
     check(
         pytester,
         result,
-        [("bob", "s3cret-skip"), ("carl", "xf-secret-1")],
+        [("bob", "s3cret-skip"), ("carl", "xf-secret-1"), ("dan", "warned-pw-5")],
         expect=("terminal", "junit"),
     )
     skipped = ET.parse(pytester.path / "junit.xml").getroot().iter("skipped")
