@@ -74,8 +74,12 @@ class FlaskCall:
         self._pair_for = _auth(auth)
         self.headers = dict(headers or {})
         known = collected()
-        if known is not None:
+        if known is not None:  # learnt now, before any measuring: no record per call
             known.update(from_values([self.headers]))
+            for pair in (
+                auth if isinstance(auth, list) else [auth] if isinstance(auth, tuple) else []
+            ):
+                known.add(*pair)
         if expect_status is not None and (
             isinstance(expect_status, bool) or not isinstance(expect_status, int)
         ):

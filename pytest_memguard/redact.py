@@ -76,6 +76,7 @@ _LOCATION = re.compile(r"[^\s'\"()\[\]{}<>,;=]*\.py[cdiw]?(?![\w])(?::\d+)?(?:::
 Spans = list[tuple[int, int]]
 _SNAKE = re.compile(r"[a-z_-]+")
 _PLAIN = re.compile(r"[A-Za-z0-9._~-]*")
+_UNESCAPED = re.compile(r"[ !#$%()*+,./0-9:;=?@A-Z\[\]^_`a-z{|}~-]*")
 _CUT = re.compile(r"\.\.\.|\u2026")
 _DIFF_LINE_START = re.compile(r"^(?:E[ \t]+)?[-+?] [ \t'\"(\[{]*", re.M)
 _LINE_VALUE = re.compile(r"^(?:E[ \t]+)?(?:[-+?] )?[ \t]*(\S.*?)[ \t]*$", re.M)
@@ -103,15 +104,18 @@ def escaped_forms(text: str) -> set[str]:
     """Every form ``text`` takes once written into a repr, bytes, a URL, JSON or HTML."""
     if _PLAIN.fullmatch(text):  # nothing to escape anywhere: the common case, made fast
         return {text} if text else set()
-    forms = {text, html.escape(text), html.escape(text, quote=False)}
-    forms |= _py_escapes(text)
-    forms |= {json.dumps(text)[1:-1], json.dumps(text, ensure_ascii=False)[1:-1]}
     lone = "surrogatepass"  # a lone surrogate (from a file name) must not stop redaction
-    forms |= {
+    forms = {
+        text,
         urllib.parse.quote(text, errors=lone),
         urllib.parse.quote(text, safe="", errors=lone),
         urllib.parse.quote_plus(text, errors=lone),
     }
+    if _UNESCAPED.fullmatch(text):  # printable ASCII that no repr, JSON or HTML escapes
+        return forms
+    forms |= {html.escape(text), html.escape(text, quote=False)}
+    forms |= _py_escapes(text)
+    forms |= {json.dumps(text)[1:-1], json.dumps(text, ensure_ascii=False)[1:-1]}
     for form in list(forms):  # a repr inside a repr, such as a header dict shown as text
         forms |= _py_escapes(form)
     forms.discard("")
@@ -171,25 +175,50 @@ def _b64_text(run: str) -> str | None:
 
 
 class _Index:
-    """The forms of the known credentials, arranged to find them in text quickly."""
+    """The forms of the known credentials, arranged to find them in text quickly; grown one
+    credential at a time, never rebuilt (a session may learn thousands)."""
 
-    def __init__(self, forms: dict[str, Mode]) -> None:
-        self.heads: dict[str, dict[int, dict[str, Mode]]] = {}
-        self.short: dict[str, Mode] = {}
-        cut: list[str] = []
-        for form, mode in forms.items():
-            if len(form) < HEAD:
-                self.short[form] = mode
-                continue
-            by_length = self.heads.setdefault(form[:HEAD], {})
-            by_length.setdefault(len(form), {})[form] = mode
-            if mode.cut and len(form) >= LONG:
-                cut.append(form)
-        self.starts = sorted(cut)  # to ask "is this the start of a secret?"
-        self.ends = sorted(form[::-1] for form in cut)  # ... and "the end of one?"
-        self.longest = max(map(len, cut), default=0)
-        self.heads_of_cut = {form[:MIN_CUT_PART] for form in cut}
-        self.tails_of_cut = {form[-MIN_CUT_PART:] for form in cut}
+    def __init__(self) -> None:
+        self.heads: dict[str, dict[int, dict[str, Mode]]] = {}  # first HEAD chars -> forms
+        self.short: dict[str, Mode] = {}  # forms shorter than HEAD
+        self._starts: list[str] = []  # long forms, to ask "is this the start of a secret?"
+        self._ends: list[str] = []  # ... reversed, "is this the end of one?"
+        self._sorted = True
+        self.longest = 0
+        self.heads_of_cut: set[str] = set()
+        self.tails_of_cut: set[str] = set()
+
+    def add(self, form: str, mode: Mode) -> None:
+        forms = (
+            self.short
+            if len(form) < HEAD
+            else self.heads.setdefault(form[:HEAD], {}).setdefault(len(form), {})
+        )
+        known = forms.get(form)
+        forms[form] = mode = mode if known is None else _wider(known, mode)
+        if mode.cut and len(form) >= LONG and not (known is not None and known.cut):
+            self._starts.append(form)
+            self._ends.append(form[::-1])
+            self._sorted = False
+            self.longest = max(self.longest, len(form))
+            self.heads_of_cut.add(form[:MIN_CUT_PART])
+            self.tails_of_cut.add(form[-MIN_CUT_PART:])
+
+    def _sort(self) -> None:
+        if not self._sorted:
+            self._starts.sort()  # appended runs: timsort merges them cheaply
+            self._ends.sort()
+            self._sorted = True
+
+    @property
+    def starts(self) -> list[str]:
+        self._sort()
+        return self._starts
+
+    @property
+    def ends(self) -> list[str]:
+        self._sort()
+        return self._ends
 
     def find(self, text: str) -> list[tuple[int, int]]:
         """Spans of ``text`` that are a known form, word rules applied."""
@@ -379,10 +408,9 @@ class Secrets:
 
     def __init__(self, pairs: Iterable[tuple[str, str]] = ()) -> None:
         self._pairs: dict[tuple[str, str], None] = {}
-        self._forms: dict[str, Mode] = {}
         self._values: set[str] = set()  # redacted as a whole value, whatever their length
         self._reach = 0  # the longest plain credential text
-        self._index: _Index | None = None
+        self._index = _Index()
         self._arena: _Arena | None = None
         self._measuring = 0
         for user, password in pairs:
@@ -402,12 +430,10 @@ class Secrets:
         if not password:
             return
         for form, mode in secret_forms(user, password).items():
-            known = self._forms.get(form)
-            self._forms[form] = mode if known is None else _wider(known, mode)
+            self._index.add(form, mode)
         pair = f"{user}:{password}"
         self._values.update({password, pair, *_tokens(user, password)})
         self._reach = max(self._reach, len(pair) * 2)  # base64 makes 4 of 3, escapes more
-        self._index = None
 
     def _sync(self) -> None:
         """Learn what was set aside while measuring."""
@@ -455,8 +481,6 @@ class Secrets:
             self._arena = None
 
     def _get_index(self) -> _Index:
-        if self._index is None:
-            self._index = _Index(self._forms)
         return self._index
 
     def reach(self) -> int:
