@@ -7,8 +7,8 @@ they are repr'd or cut (:meth:`Secrets.redact_value`, :func:`short_repr`); text 
 (pytest's tracebacks, warnings, labels) is redacted by :meth:`Secrets.redact`, which knows each
 credential in every form it takes in text (plain, ``user:password``, base64 with or without
 ``Basic``, URL-quoted, repr-, JSON- and HTML-escaped, bytes), any base64 text that decodes to
-one, the halves of a long one left at a cut (``...``, a line boundary), and never rewrites a code
-location (``path.py:12``, a node id).
+one, the halves of a long one left where pytest cut a value (``...``, a diff that skipped
+identical characters), and never rewrites a code location (``path.py:12``, a node id).
 
 Credentials made while a guarded run measures go to an anonymous memory map, which neither
 ``sys.getallocatedblocks()`` nor ``malloc`` counts, and are learnt when the run is over: the
@@ -378,10 +378,6 @@ class _Arena:
         """Bytes recorded and not drained yet."""
         return self._map.tell()
 
-    @property
-    def size(self) -> int:
-        return len(self._map)
-
     def drain(self) -> list[tuple[str, str]]:
         """The pairs recorded since the last drain, oldest first; the arena is empty after."""
         data = self._map[: self._map.tell()]
@@ -409,7 +405,7 @@ class Secrets:
     def __init__(self, pairs: Iterable[tuple[str, str]] = ()) -> None:
         self._pairs: dict[tuple[str, str], None] = {}
         self._values: set[str] = set()  # redacted as a whole value, whatever their length
-        self._reach = 0  # the longest plain credential text
+        self._reach = 0  # how far a credential's text reaches, in any of its forms
         self._index = _Index()
         self._arena: _Arena | None = None
         self._measuring = 0
@@ -480,9 +476,6 @@ class Secrets:
             self._arena.close()
             self._arena = None
 
-    def _get_index(self) -> _Index:
-        return self._index
-
     def reach(self) -> int:
         """How far past a cut a known credential can start and still show before it."""
         self._sync()
@@ -495,7 +488,7 @@ class Secrets:
         a whole word; parts of a long secret left where the text was cut are replaced too.
         """
         self._sync()
-        index = self._get_index()
+        index = self._index
         protected = [m.span() for m in _LOCATION.finditer(text)]
         spans = index.find(text) + self._encoded(text, index)
         # A line that is all one value (a diff line "- e") is that value, however short.
@@ -541,7 +534,7 @@ class Secrets:
         if _B64_RUN.fullmatch(core):
             decoded = _b64_text(core)
             if decoded is not None and (
-                self._known(decoded, self._get_index()) or _looks_basic(core, decoded)
+                self._known(decoded, self._index) or _looks_basic(core, decoded)
             ):
                 return REDACTED
         return self.redact(value)
