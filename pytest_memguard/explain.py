@@ -3,7 +3,8 @@
 Runs only after a failed verdict, as a second pass over the same calls, so the detection loop
 stays fast; the pass costs what the calls leave behind, not the size of the heap.
 ``tracemalloc`` is started for the pass (and its state restored after); frames inside pytest,
-pluggy and this plugin are hidden; every line is redacted.
+pluggy and this plugin are hidden. Values shown in leak traces are redacted before they are
+cut; allocation sites are code locations, never rewritten.
 """
 
 from __future__ import annotations
@@ -101,7 +102,7 @@ def explain(
         lengths.clear()
     types = census.retained_types(retained)
     retained.clear()
-    sites = _sites(before, after, secrets=secrets)
+    sites = _sites(before, after)
     del before, after
     # A holder gains an item on at least one call in ten (a leak every 10th call); a container
     # that gained once or twice is churn.
@@ -124,9 +125,7 @@ def _visible(frame: tracemalloc.Frame) -> bool:
     return not any(part in frame.filename for part in _HIDDEN)
 
 
-def _sites(
-    before: tracemalloc.Snapshot, after: tracemalloc.Snapshot, *, secrets: Secrets
-) -> tuple[str, ...]:
+def _sites(before: tracemalloc.Snapshot, after: tracemalloc.Snapshot) -> tuple[str, ...]:
     stats = [s for s in after.compare_to(before, "traceback") if s.size_diff > 0]
     # Sites far below the largest are one-off allocations, not where the growth comes from.
     floor = max((s.size_diff for s in stats), default=0) * SITE_SHARE
@@ -148,7 +147,7 @@ def _sites(
             lines.append(f"    from your code at {_where(mine)}")
         if sum(1 for line in lines if not line.startswith(" ")) >= TOP_SITES:
             break
-    return tuple(secrets.redact(line) for line in lines)
+    return tuple(lines)  # file:line only: code locations are never redacted
 
 
 _LIBRARY_DIRS = tuple(

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeAlias
 
 from pytest_memguard.errors import passthrough
-from pytest_memguard.redact import Secrets, basic_token, remember
+from pytest_memguard.redact import Secrets, basic_token, collected, from_values, remember
 
 Pair = tuple[str, str]
 #: Status codes counted one by one (1-599); others share slot 0.
@@ -52,8 +52,9 @@ def _check_pair(pair: object, *, where: str) -> Pair:
 class FlaskCall:
     """A callable that sends the configured request(s) once per call.
 
-    It keeps the auth specification, not a growing record of what it sent: credentials for the
-    redaction of messages are recomputed from it (:meth:`secrets`) after the run.
+    It keeps the auth specification, not a growing record of what it sent: each credential it
+    sends, and any ``Basic`` header in ``headers``, is remembered by the session for redaction
+    (set aside outside the counters while measuring); :meth:`secrets` recomputes them.
     """
 
     def __init__(
@@ -75,6 +76,13 @@ class FlaskCall:
         self.method = method.upper()
         self._pair_for = _auth(auth)
         self.headers = dict(headers or {})
+        known = collected()
+        if known is not None:  # learnt now, before any measuring: no record per call
+            known.update(from_values([self.headers]))
+            for pair in (
+                auth if isinstance(auth, list) else [auth] if isinstance(auth, tuple) else []
+            ):
+                known.add(*pair)
         if expect_status is not None and (
             isinstance(expect_status, bool) or not isinstance(expect_status, int)
         ):
@@ -89,12 +97,17 @@ class FlaskCall:
     def label(self) -> str:
         return f"flask {self.method} {', '.join(self.paths)}"
 
+    def shown_label(self, secrets: Secrets) -> str:
+        """The label with credentials in a path or query string redacted."""
+        return f"flask {self.method} {', '.join(map(secrets.redact_value, self.paths))}"
+
     def __call__(self) -> None:
         __tracebackhide__ = True
         pair = self._pair_for(self.calls)
         self.calls += 1
         headers = dict(self.headers)
         if pair is not None:
+            remember(*pair)
             headers["Authorization"] = f"Basic {basic_token(*pair)}"
         for path in self.paths:
             response = self.client.open(
@@ -135,7 +148,7 @@ class FlaskCall:
 
     def secrets(self) -> Secrets:
         """Every credential this driver sent, plus any in the fixed headers."""
-        secrets = Secrets()
+        secrets = from_values([self.headers])
         for i in range(self.calls):
             pair = self._pair_for(i)
             if pair is not None:

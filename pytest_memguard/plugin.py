@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import linecache
 import logging
 import os
 import platform
@@ -39,7 +40,7 @@ from pytest_memguard.flask import FlaskCall, only_errors
 from pytest_memguard.flask import basic_auth as _basic_auth
 from pytest_memguard.guard import failure_message, guard, not_judged
 from pytest_memguard.measure import WarningKey
-from pytest_memguard.redact import Secrets, collecting, from_values
+from pytest_memguard.redact import Secrets, collected, collecting, from_values
 from pytest_memguard.report import terminal
 from pytest_memguard.report.outputs import baseline_deltas, first_clash, write_outputs
 from pytest_memguard.result import MemguardResult
@@ -126,8 +127,11 @@ RESULTS_KEY = pytest.StashKey[list[MemguardResult]]()
 ACTIVE_KEY = pytest.StashKey[bool]()
 #: Set when ``pytest_pyfunc_call`` took a marked item, to fail the kinds it never sees.
 HANDLED_KEY = pytest.StashKey[bool]()
-#: Credentials the Flask driver sent during this test, to redact its reports; dropped at teardown.
+#: The credentials seen in this session (``basic_auth()``, the Flask driver, ``Authorization``
+#: headers in fixture values), to keep them out of every report until the session ends.
 SECRETS_KEY = pytest.StashKey[Secrets]()
+#: Ends the collection of credentials into the session's store, at unconfigure.
+COLLECTING_KEY = pytest.StashKey[contextlib.ExitStack]()
 
 
 @dataclass
@@ -192,6 +196,12 @@ def marker_help() -> str:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", marker_help())
+    secrets = Secrets()
+    config.stash[SECRETS_KEY] = secrets
+    collecting_ = contextlib.ExitStack()
+    collecting_.enter_context(collecting(secrets))
+    collecting_.callback(secrets.close)
+    config.stash[COLLECTING_KEY] = collecting_
 
     def raw(*, ini: bool) -> dict[str, Any]:
         get = config.getini if ini else config.getoption
@@ -225,6 +235,10 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     plugin = config.pluginmanager.get_plugin(XDIST_PLUGIN)
     if plugin is not None:
         config.pluginmanager.unregister(plugin)
+    collecting_ = config.stash.get(COLLECTING_KEY, None)
+    if collecting_ is not None:
+        del config.stash[COLLECTING_KEY]
+        collecting_.close()
 
 
 def _marker_values(item: pytest.Item) -> dict[str, Any]:
@@ -251,16 +265,18 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     pytest.fail(message, pytrace=False)  # outside the handler: shown once, not chained
 
 
-def _secrets(item: pytest.Item) -> Secrets:
-    """The credentials seen by this test so far, kept until its teardown report."""
-    return item.stash.setdefault(SECRETS_KEY, Secrets())
+def _secrets(config: pytest.Config) -> Secrets:
+    """The session's credentials: learnt once, redacted in every later report."""
+    return config.stash.setdefault(SECRETS_KEY, Secrets())
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_protocol(item: pytest.Item) -> Generator[None, object, object]:
-    """Collect credentials built with ``basic_auth()`` anywhere in the test, fixtures included."""
-    with collecting(_secrets(item)):
-        return (yield)
+def _learn_fixture_values(item: pytest.Item) -> Secrets:
+    """Headers built in fixtures by other means than ``basic_auth()`` are found in their values."""
+    secrets = _secrets(item.config)
+    funcargs = getattr(item, "funcargs", None)
+    if isinstance(funcargs, dict):
+        secrets.update(from_values(funcargs.values()))
+    return secrets
 
 
 def _record(config: pytest.Config, result: MemguardResult) -> None:
@@ -323,8 +339,6 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Generator[None, object, o
             " synchronous callable with memguard.run()"
         )
     funcargs = pyfuncitem.funcargs
-    # Headers built in fixtures by other means than basic_auth() are found in their values.
-    _secrets(pyfuncitem).update(from_values(funcargs.values()))
     _judge(
         pyfuncitem,
         replay.test_function(function, pyfuncitem._fixtureinfo.argnames, funcargs),
@@ -343,24 +357,20 @@ def _judge(
     *,
     label: str,
     warmup_done: int = 0,
-    secrets: Callable[[], Secrets] | None = None,
     seen_warnings: Collection[WarningKey] = (),
     statuses: Callable[[], dict[int, int]] | None = None,
     warn_on_errors: bool = False,
+    relabel: Callable[[Secrets], str] | None = None,
 ) -> MemguardResult:
     """Guard ``fn`` for ``item``, record the result, and fail the test on a bad verdict.
 
+    Credentials made while it measures are set aside outside the counters, and learnt after;
+    ``relabel`` makes the label shown from the credentials then known (a path may hold one).
     ``statuses`` reads the HTTP status codes a web driver saw; with ``warn_on_errors`` a run
     that saw only 404s and server errors warns that it measured error pages.
     """
     __tracebackhide__ = True
-
-    def known_secrets() -> Secrets:
-        known = _secrets(item)
-        if secrets is not None:
-            known.update(secrets())
-        return known
-
+    secrets = _learn_fixture_values(item)
     if item.stash.get(ACTIVE_KEY, False):
         raise MemguardUsageError(
             "memguard: a guarded call cannot run inside another guarded call; guard the outer"
@@ -368,36 +378,39 @@ def _judge(
         )
     item.stash[ACTIVE_KEY] = True
     try:
-        with _captures_once(item.config) as reset:
+        with secrets.measuring(), _captures_once(item.config) as reset:
             result = guard(
                 fn,
                 settings,
                 label=label,
                 nodeid=item.nodeid,
                 reset=reset,
-                secrets=known_secrets,
+                secrets=lambda: secrets,
                 warmup_done=warmup_done,
                 seen_warnings=seen_warnings,
             )
     except BaseException as exc:
         if not isinstance(exc, measure.STOP):
             # No verdict, but the run is listed with the reason, never silently absent.
-            unjudged = not_judged(exc, settings, label, item.nodeid, known_secrets())
+            shown = relabel(secrets) if relabel is not None else label
+            unjudged = not_judged(exc, settings, shown, item.nodeid, secrets)
             if statuses is not None:
                 unjudged = replace(unjudged, statuses=statuses())
             _record(item.config, unjudged)
         raise
     finally:
         item.stash[ACTIVE_KEY] = False
+    if relabel is not None:
+        result = replace(result, label=relabel(secrets))
     if statuses is not None:
         result = replace(result, statuses=statuses())
         if warn_on_errors and only_errors(result.statuses):
             codes = ", ".join(str(code) for code in sorted(result.statuses))
             warnings.warn(
                 MemguardStatusWarning(
-                    f"memguard: {known_secrets().redact(label)}: every call got {codes}, so"
-                    " this run measured error pages; check the path, or pass"
-                    " expect_status= to make the status part of the test"
+                    f"memguard: {result.label}: every call got {codes}, so this run measured"
+                    " error pages; check the path, or pass expect_status= to make the status"
+                    " part of the test"
                 ),
                 stacklevel=3,
             )
@@ -561,19 +574,16 @@ class Memguard:
             expect_status=expect_status,
             request_kwargs=request_kwargs,
         )
-        try:
-            with call.propagating():
-                return _judge(
-                    self._item,
-                    call,
-                    settings,
-                    label=call.label,
-                    secrets=call.secrets,
-                    statuses=call.statuses,
-                    warn_on_errors=expect_status is None,
-                )
-        finally:
-            _secrets(self._item).update(call.secrets())
+        with call.propagating():
+            return _judge(
+                self._item,
+                call,
+                settings,
+                label=call.label,
+                relabel=call.shown_label,
+                statuses=call.statuses,
+                warn_on_errors=expect_status is None,
+            )
 
     @staticmethod
     def basic_auth(user: str, password: str) -> dict[str, str]:
@@ -595,12 +605,30 @@ def pytest_runtest_makereport(
     report = yield
     if call.excinfo is not None and isinstance(call.excinfo.value, (LeakError, MemguardUsageError)):
         report.longrepr = _message_repr(item, call.excinfo)
-    secrets = item.stash.get(SECRETS_KEY, None)
-    if secrets:
-        _redact_report(report, secrets)
-    if call.when == "teardown" and SECRETS_KEY in item.stash:
-        del item.stash[SECRETS_KEY]
+    _redact_report(report, _learn_fixture_values(item))
     return report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(
+    collector: pytest.Collector,
+) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
+    """A module may build headers, skip or fail at import: its report is redacted too."""
+    report = yield
+    _redact_report(report, _secrets(collector.config))
+    return report
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_warning_recorded(warning_message: Any) -> None:
+    """Redact a warning's text before pytest's summary, JUnit or xdist sees it.
+
+    The hook is historic (no wrapper): first in line, it rewrites the message's arguments in
+    place, keeping its category.
+    """
+    secrets = collected()
+    if secrets is not None:
+        _redact_warning(warning_message, secrets)
 
 
 def _message_repr(item: pytest.Item, excinfo: pytest.ExceptionInfo[BaseException]) -> str:
@@ -613,14 +641,91 @@ def _message_repr(item: pytest.Item, excinfo: pytest.ExceptionInfo[BaseException
     return text
 
 
-def _redact_report(report: pytest.TestReport, secrets: Secrets) -> None:
-    """Tracebacks of an app's exception can show request headers and locals: redact them all."""
-    if report.longrepr is not None:
-        text = str(report.longrepr)
-        redacted = secrets.redact(text)
-        if redacted != text:
-            report.longrepr = redacted
+#: Fields of pytest's traceback representations that are code locations: never rewritten.
+_LOCATION_FIELDS = frozenset({"path", "lineno", "firstlineno", "filename", "style", "argname"})
+
+
+def _redact_report(report: pytest.TestReport | pytest.CollectReport, secrets: Secrets) -> None:
+    """Tracebacks of an app's exception can show request headers and locals: redact them all.
+
+    Every string is redacted where it sits, so the report keeps its structure (a skip's
+    ``(path, lineno, reason)`` tuple, a traceback's entries) for pytest, JUnit XML and xdist.
+    """
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:  # a skip: (path, lineno, reason)
+        path, lineno, reason = longrepr
+        report.longrepr = (
+            path,
+            lineno,
+            secrets.redact(reason) if isinstance(reason, str) else reason,
+        )
+    elif longrepr is not None:
+        report.longrepr = _redact_tree(longrepr, secrets, depth=0)
     report.sections = [(title, secrets.redact(body)) for title, body in report.sections]
+    properties = getattr(report, "user_properties", None)
+    if properties:  # record_property() values, written into JUnit XML: a new list, not item's
+        report.user_properties = [  # type: ignore[union-attr]
+            (name, secrets.redact(value) if isinstance(value, str) else value)
+            for name, value in properties
+        ]
+    wasxfail = getattr(report, "wasxfail", None)
+    if isinstance(wasxfail, str):
+        report.wasxfail = secrets.redact(wasxfail)  # type: ignore[union-attr]
+
+
+def _redact_tree(node: Any, secrets: Secrets, *, depth: int) -> Any:
+    """``node`` (a string, or one of pytest's traceback representations) with its strings
+    redacted in place, code locations and argument names left as they are."""
+    if isinstance(node, str):
+        return secrets.redact(node)
+    if depth > 16:
+        return node
+    if type(node) is list and node and all(type(line) is str for line in node):
+        # Lines of one entry (an assertion diff) are redacted together: a line may be cut
+        # where an earlier one says so ("Skipping 83 identical leading characters").
+        return secrets.redact("\n".join(node)).split("\n")
+    if type(node) in (list, tuple):
+        return type(node)(_redact_tree(part, secrets, depth=depth + 1) for part in node)
+    if type(node).__name__ == "ReprFuncArgs":  # (name, value) pairs: the names are code
+        node.args = [(name, secrets.redact(value)) for name, value in node.args]
+        return node
+    if type(node).__name__ == "ReprLocals":  # "name = value" lines: the names are code
+        node.lines = [_redact_local(line, secrets) for line in node.lines]
+        return node
+    if callable(getattr(type(node), "toterminal", None)):  # another TerminalRepr
+        for name, value in list(vars(node).items()):
+            if name not in _LOCATION_FIELDS and not name.startswith("_"):
+                redacted = _redact_tree(value, secrets, depth=depth + 1)
+                if redacted is not value:
+                    setattr(node, name, redacted)
+    return node
+
+
+def _redact_local(line: str, secrets: Secrets) -> str:
+    name, sep, value = line.partition(" = ")
+    return f"{name}{sep}{secrets.redact(value)}" if sep else secrets.redact(line)
+
+
+def _redact_warning(message: Any, secrets: Secrets) -> None:
+    """A recorded warning, rewritten in place: its arguments (its category stays), else the
+    message itself; and the source line pytest shows under it, which may hold a literal."""
+    warning = getattr(message, "message", None)
+    text = str(warning)
+    redacted = secrets.redact(text)
+    if redacted != text:
+        if isinstance(warning, Warning):
+            warning.args = tuple(
+                secrets.redact(arg) if isinstance(arg, str) else arg for arg in warning.args
+            )
+        if secrets.redact(str(warning)) != str(warning):  # a __str__ of its own: replace it
+            message.message = Warning(redacted)
+    line = getattr(message, "line", None)
+    if line is None:
+        filename, lineno = getattr(message, "filename", None), getattr(message, "lineno", None)
+        if isinstance(filename, str) and isinstance(lineno, int):
+            line = linecache.getline(filename, lineno)
+    if isinstance(line, str) and line and secrets.redact(line) != line:
+        message.line = secrets.redact(line)
 
 
 def _configure_run(config: pytest.Config) -> _Run:

@@ -27,13 +27,13 @@ class _Kind:
     """How to read one builtin container without running user code.
 
     ``items`` yields what it holds in insertion order (a dict's keys and values alike: the gc
-    does not report ``str`` keys as referents); ``newest`` is its latest item (and how a reader
-    would index it), for the leak trace.
+    does not report ``str`` keys as referents); ``newest`` is its latest item and how a reader
+    would index it (a key, an index, or ``MEMBER`` for a set), for the leak trace.
     """
 
     length: Callable[[Any], int]
     items: Callable[[Any], Iterable[object]]
-    newest: Callable[[Any], tuple[str, object]]
+    newest: Callable[[Any], tuple[object, object]]
     ordered: bool = True  # a set keeps no order: its newest items cannot be told apart
     per_item: int = 1  # objects ``items`` yields per item: a key and a value for a dict
 
@@ -44,20 +44,23 @@ def _dict_items(d: Any) -> Iterator[object]:
         yield value
 
 
-def _dict_newest(d: Any) -> tuple[str, object]:
+def _dict_newest(d: Any) -> tuple[object, object]:
     key = next(reversed(dict.keys(d)))
-    return f"[{_key_text(key)}]", dict.__getitem__(d, key)
+    return key, dict.__getitem__(d, key)
 
 
-def _list_newest(o: Any) -> tuple[str, object]:
-    return f"[{list.__len__(o) - 1}]", list.__getitem__(o, -1)
+def _list_newest(o: Any) -> tuple[object, object]:
+    return list.__len__(o) - 1, list.__getitem__(o, -1)
 
+
+#: The "index" of a set's item: sets keep no order.
+MEMBER = object()
 
 _KINDS: tuple[tuple[type, _Kind], ...] = (
     (list, _Kind(list.__len__, list.__iter__, _list_newest)),
     (dict, _Kind(dict.__len__, _dict_items, _dict_newest, per_item=2)),
-    (set, _Kind(set.__len__, set.__iter__, lambda o: ("{member}", next(set.__iter__(o))), False)),
-    (deque, _Kind(deque.__len__, deque.__iter__, lambda o: ("[-1]", deque.__getitem__(o, -1)))),
+    (set, _Kind(set.__len__, set.__iter__, lambda o: (MEMBER, next(set.__iter__(o))), False)),
+    (deque, _Kind(deque.__len__, deque.__iter__, lambda o: (-1, deque.__getitem__(o, -1)))),
 )
 MAX_HOLDERS = 3
 MAX_DEPTH = 16
@@ -255,8 +258,11 @@ def trace(holder: object, added: int, *, secrets: Secrets) -> tuple[str, tuple[s
     path = ""
     if isinstance(root, types.ModuleType) and len(chain) > 1:  # _is_root: a real module
         lines.append(f"module {root.__name__}")
+        hidden = False
         for parent, child in itertools.pairwise(chain):
-            label = _edge(parent, child)
+            # After a hidden hop the dict is a namespace: its keys are names, not data.
+            label = _edge(parent, child, secrets, namespace=hidden)
+            hidden = not label
             if label:  # "" is a hidden hop: a module's or an object's __dict__
                 steps.append((label, child))
         names = [label[1:] if label.startswith(".") else label for label, _ in steps]
@@ -270,8 +276,10 @@ def trace(holder: object, added: int, *, secrets: Secrets) -> tuple[str, tuple[s
     sample = _newest(holder)
     if sample is not None:
         key, value = sample
-        lines.append(f"╰→ {key:<24} {_type_name(value)} {_describe(value, secrets)}")
-    return secrets.redact(path), tuple(secrets.redact(line) for line in lines)
+        index = "{member}" if key is MEMBER else f"[{_key_text(key, secrets)}]"
+        lines.append(f"╰→ {index:<24} {_type_name(value)} {_describe(value, secrets)}")
+    # Values (keys, items) were redacted before they were cut; names and places are code.
+    return path, tuple(lines)
 
 
 def _describe(value: object, secrets: Secrets) -> str:
@@ -284,15 +292,23 @@ def _describe(value: object, secrets: Secrets) -> str:
     return short_repr(value, secrets)
 
 
-def _edge(parent: Any, child: object) -> str:
-    """How ``parent`` refers to ``child``, as a reader would write it; "" for a hidden hop."""
+def _edge(parent: Any, child: object, secrets: Secrets, *, namespace: bool = False) -> str:
+    """How ``parent`` refers to ``child``, as a reader would write it; "" for a hidden hop.
+
+    A key of a data dict is a value (it may be a credential, a token): redacted, then cut. A
+    ``namespace`` (the ``__dict__`` of a module, a class or an object) holds names: kept.
+    """
     kind = type(parent)
     if kind is types.ModuleType:
         return ""  # module -> its __dict__
     if issubclass(kind, dict):
         for key, value in dict.items(parent):
             if value is child:
-                return f".{key}" if type(key) is str and key.isidentifier() else f"[{key!r:.40}]"
+                if type(key) is str and key.isidentifier():
+                    name = key if namespace else secrets.redact_value(key)
+                    if name == key:
+                        return f".{key}"
+                return f"[{_key_text(key, secrets)}]"
             if key is child:
                 return "(a dict key)"
         return "(a dict)"
@@ -330,7 +346,7 @@ def _attribute(instance: object, child: object) -> str:
     return f"({type(instance).__name__})"
 
 
-def _newest(holder: object) -> tuple[str, object] | None:
+def _newest(holder: object) -> tuple[object, object] | None:
     kind = _kind(holder)
     try:
         return kind.newest(holder) if kind is not None and kind.length(holder) else None
@@ -338,8 +354,9 @@ def _newest(holder: object) -> tuple[str, object] | None:
         return None
 
 
-def _key_text(key: object) -> str:
-    return short_repr(key, Secrets(), limit=40)
+def _key_text(key: object, secrets: Secrets) -> str:
+    """A key or an index as shown in a trace: redacted as a value first, then cut to 40."""
+    return short_repr(key, secrets, limit=40)
 
 
 def _added_size(holder: object, added: int) -> int:

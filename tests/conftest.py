@@ -43,6 +43,8 @@ def _inner_runs_in_file_order(request: pytest.FixtureRequest) -> None:
         request.getfixturevalue("pytester")
         monkeypatch = request.getfixturevalue("monkeypatch")
         monkeypatch.setenv("PYTEST_ADDOPTS", INNER_ADDOPTS)
+        # Wide enough for every column of the report table; a test of fitting sets its own.
+        monkeypatch.setenv("COLUMNS", "250")
 
 
 @pytest.fixture

@@ -3,8 +3,26 @@
 from __future__ import annotations
 
 import base64
+import contextvars
+import gc
+import html
+import json
+import sys
+import urllib.parse
 
-from pytest_memguard.redact import REDACTED, Secrets, short_repr
+import pytest
+
+from pytest_memguard.measure import malloc_in_use
+from pytest_memguard.redact import (
+    REDACTED,
+    Secrets,
+    _Arena,
+    collected,
+    collecting,
+    from_values,
+    remember,
+    short_repr,
+)
 
 
 def test_every_form_is_redacted() -> None:
@@ -43,3 +61,213 @@ def test_unicode_credentials() -> None:
     secrets = Secrets([("zoë", "pässwörd")])
     token = base64.b64encode("zoë:pässwörd".encode()).decode()
     assert secrets.redact(f"{token} pässwörd") == f"{REDACTED} {REDACTED}"
+
+
+# --- every form of a credential ------------------------------------------------------------------
+
+ODD = "p\\a\"s's\tö+/ &x-long"  # backslash, both quotes, TAB, non-ASCII, URL-special
+
+
+def _token(user: str, password: str) -> str:
+    return base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+@pytest.mark.parametrize(
+    "shown",
+    [
+        ODD,
+        f"zoë:{ODD}",
+        _token("zoë", ODD),
+        _token("zoë", ODD).rstrip("="),
+        base64.urlsafe_b64encode(f"zoë:{ODD}".encode()).decode(),
+        f"Basic {_token('zoë', ODD)}",
+        urllib.parse.quote(ODD),
+        urllib.parse.quote(ODD, safe=""),
+        urllib.parse.quote_plus(ODD),
+        urllib.parse.quote_plus(f"zoë:{ODD}"),
+        repr(ODD),
+        ascii(ODD),
+        repr({"password": ODD}),
+        repr(ODD.encode()),
+        json.dumps(ODD),
+        json.dumps({"pw": ODD}, ensure_ascii=False),
+        html.escape(ODD),
+        base64.b64encode(ODD.encode()).decode(),  # base64 of the password alone
+        base64.b64encode(json.dumps({"pw": ODD}).encode()).decode(),
+    ],
+)
+def test_every_form_of_a_credential_is_redacted(shown: str) -> None:
+    secrets = Secrets([("zoë", ODD)])
+    out = secrets.redact(f"before {shown} after")
+    assert REDACTED in out
+    assert out.startswith("before ")
+    assert out.endswith(" after")
+    for piece in ("s's", "x-long", "ö+/", _token("zoë", ODD)[:12]):
+        assert piece not in out.replace("before", "").replace("after", "")
+
+
+def test_unknown_basic_header_is_redacted_but_not_the_word_basic() -> None:
+    secrets = Secrets()
+    assert secrets.redact("Basic Ym9iOmh1bnRlcjI=") == f"Basic {REDACTED}"
+    assert secrets.redact("Basic auth backend not configured") == (
+        "Basic auth backend not configured"
+    )
+
+
+def test_a_token_built_by_hand_is_redacted_as_a_value() -> None:
+    """A whole value that is base64 of ``user:password`` is a token, known or not."""
+    secrets = Secrets()
+    assert secrets.redact_value("dXNlcjIwMDAyNjk6cHctMjAwMDI2OQ==") == REDACTED
+    assert secrets.redact_value("aGVsbG8gd29ybGQ=") == "aGVsbG8gd29ybGQ="  # "hello world"
+    assert secrets.redact_value("AssertionError") == "AssertionError"
+
+
+# --- halves left where text was cut --------------------------------------------------------------
+
+LONG = "correct-horse-battery-staple"
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        (f"'{LONG[:11]}...' == 'x'", "' == 'x'"),  # saferepr keeps the start of a value
+        (f"{{'pw': '...{LONG[-9:]}'}}", "{'pw': '..."),  # ... and its end
+        (f"Skipping 83 identical leading characters\n- {LONG[-5:]}tail-b", "tail-b"),
+        (f"Skipping 9 identical trailing characters\n+ head-a{LONG[:5]}", "+ head-a"),
+        (f"{_token('alice', LONG)[:20]}...", "..."),
+    ],
+)
+def test_parts_of_a_long_secret_at_a_cut_are_redacted(text: str, kept: str) -> None:
+    out = Secrets([("alice", LONG)]).redact(text)
+    assert REDACTED in out
+    assert kept in out
+    assert not any(LONG[i : i + 4] in out for i in range(len(LONG) - 3))
+
+
+def test_a_user_name_alone_is_not_a_part_of_a_secret() -> None:
+    secrets = Secrets([("alice469", LONG)])
+    assert secrets.redact("user alice469") == "user alice469"
+    assert secrets.redact_value("alice469") == "alice469"
+
+
+# --- nothing else is rewritten -------------------------------------------------------------------
+
+
+def test_short_passwords_are_whole_words_and_never_touch_locations() -> None:
+    secrets = Secrets([("bob", "test"), ("carl", "wrong")])
+    assert secrets.redact("test_shortpw.py:3: in test_login") == "test_shortpw.py:3: in test_login"
+    assert secrets.redact("module h08_wrong_password") == "module h08_wrong_password"
+    assert secrets.redact("tests/test.py::test[test]") == "tests/test.py::test[test]"
+    assert secrets.redact("password = 'wrong'") == f"password = '{REDACTED}'"
+
+
+def test_a_one_letter_password_leaves_prose_readable() -> None:
+    secrets = Secrets([("bob", "e")])
+    prose = "the failure, e.g. here: 1e-05 and e"
+    assert secrets.redact(prose) == prose
+    assert secrets.redact("pw='e' q=e&x") == f"pw='{REDACTED}' q={REDACTED}&x"
+    assert secrets.redact("E         - e\nE         + other") == (
+        f"E         - {REDACTED}\nE         + other"
+    )
+    assert secrets.redact_value("e") == REDACTED
+
+
+def test_a_long_password_is_redacted_inside_words_but_not_in_paths() -> None:
+    secrets = Secrets([("bob", "hunter2hunter2")])
+    assert secrets.redact("xhunter2hunter2y") == f"x{REDACTED}y"
+    assert secrets.redact("/tmp/hunter2hunter2/test_a.py:3") == "/tmp/hunter2hunter2/test_a.py:3"
+
+
+# --- values before repr and cut ------------------------------------------------------------------
+
+
+def test_a_long_key_is_redacted_before_it_is_cut() -> None:
+    secrets = Secrets([("alice174", LONG)])
+    for key in (LONG, "x" * 30 + LONG, _token("alice174", LONG), f"alice174:{LONG}"):
+        shown = short_repr(key, secrets, limit=40)
+        assert len(shown) <= 40
+        assert not any(LONG[i : i + 4] in shown for i in range(len(LONG) - 3)), shown
+        assert _token("alice174", LONG)[:8] not in shown
+
+
+def test_short_repr_redacts_bytes_and_never_runs_subclass_code() -> None:
+    class Sneaky(str):
+        def __repr__(self) -> str:
+            raise AssertionError("user code ran")
+
+    secrets = Secrets([("alice", "s3cret-pw")])
+    assert short_repr(Sneaky("s3cret-pw"), secrets) == repr(REDACTED)
+    assert short_repr(bytearray(b"alice:s3cret-pw"), secrets) == repr(REDACTED.encode())
+    assert short_repr(b"\xff\xfe s3cret-pw", secrets) == repr(b"\xff\xfe " + REDACTED.encode())
+
+
+# --- the record of credentials costs the measured code nothing -----------------------------------
+
+
+def _add_many(secrets: Secrets, start: int, n: int) -> None:
+    for i in range(start, start + n):
+        secrets.add(f"user{i}", f"pw-{i}")
+
+
+@pytest.mark.parametrize("arena_bytes", [1 << 20, 256])  # 256: it grows many times
+def test_credentials_added_while_measuring_move_no_counter(arena_bytes: int) -> None:
+    secrets = Secrets([("alice", "s3cret")])
+    secrets._arena = _Arena(arena_bytes)
+    with secrets.measuring():
+        _add_many(secrets, 0, 100)  # warm the loop itself
+        gc.collect()
+        blocks, malloc = sys.getallocatedblocks(), malloc_in_use()
+        _add_many(secrets, 100, 5000)
+        gc.collect()
+        assert sys.getallocatedblocks() - blocks <= 2
+        assert malloc_in_use() - malloc <= 0
+        assert secrets.redact("user4999:pw-4999") == REDACTED  # known while measuring
+    assert len(secrets) == 5101  # learnt after
+
+
+def test_without_measuring_credentials_are_learnt_at_once() -> None:
+    secrets = Secrets()
+    secrets.add("bob", "hunter2hunter2")
+    assert secrets._arena is None
+    assert len(secrets) == 1
+    other = Secrets()
+    other.update(secrets)
+    assert other.redact("hunter2hunter2") == REDACTED
+
+
+# --- where credentials come from -----------------------------------------------------------------
+
+
+def test_headers_in_fixture_values_are_found_without_running_user_code() -> None:
+    class Trap(dict[str, str]):
+        def values(self):  # type: ignore[override]
+            raise AssertionError("user code ran")
+
+    header = f"Basic {_token('carol', 'fixture-pw-1')}"
+    found = from_values(
+        [
+            {"headers": {"Authorization": header}},
+            [("Authorization", header.replace("carol", "x"))],
+            header.encode(),
+            Trap(a=f"Basic {_token('dave', 'never-read')}"),
+        ]
+    )
+    assert found.redact("fixture-pw-1") == REDACTED
+    assert found.redact("never-read") == "never-read"
+
+
+def test_remember_records_only_while_a_session_collects() -> None:
+    secrets = Secrets()
+    outer = collected()  # this suite's own session
+    contextvars.Context().run(remember, "bob", "outside-pw-1")  # no session there
+    with collecting(secrets):
+        assert collected() is secrets
+        remember("bob", "inside-pw-22")
+    assert collected() is outer
+    assert secrets.redact("inside-pw-22 outside-pw-1") == f"{REDACTED} outside-pw-1"
+
+
+def test_lone_surrogates_are_redacted_and_never_raise() -> None:
+    secrets = Secrets([("\udcff", "pw\udcff-long-pass")])
+    assert secrets.redact("x pw\udcff-long-pass y") == f"x {REDACTED} y"
+    assert short_repr(b"pw\xed\xb3\xbf-long-pass", secrets) == repr(REDACTED.encode())
