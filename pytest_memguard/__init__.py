@@ -13,10 +13,14 @@ __version__ = "0.1.0"
 def __getattr__(name: str) -> object:
     """The warnings are ``PytestWarning`` subclasses: imported from the plugin on demand,
     so that importing this package does not import pytest."""
-    if name in ("MemguardBaselineWarning", "MemguardStatusWarning"):
-        from pytest_memguard import plugin
+    if name == "MemguardBaselineWarning":
+        from pytest_memguard.run_files import MemguardBaselineWarning
 
-        return getattr(plugin, name)
+        return MemguardBaselineWarning
+    if name == "MemguardStatusWarning":
+        from pytest_memguard.session import MemguardStatusWarning
+
+        return MemguardStatusWarning
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

@@ -61,9 +61,7 @@ def baseline_key(result: MemguardResult) -> str:
     One test may guard several blocks (``run(parse)``, ``flask GET /x``); each needs its own
     entry or the last would overwrite the others.
     """
-    key = result.nodeid
-    if result.label and result.label != "test body":
-        key = f"{result.nodeid} [{result.label}]"
+    key = result.name
     # JSON reads an escaped surrogate pair back as one character; join pairs the same way
     # now, so that the saved key matches on the next run (lone surrogates stay as they are).
     return key.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")

@@ -12,6 +12,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 Shape = Literal["flat", "plateau", "growing"]
+#: The label of a run that replays the test itself (the marker), as reports show it.
+TEST_BODY = "test body"
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,17 @@ class MemguardResult:
     def __post_init__(self) -> None:
         if not isinstance(self.series, array):
             object.__setattr__(self, "series", array("q", self.series))
+
+    @property
+    def name(self) -> str:
+        """``nodeid``, or ``nodeid [label]`` when the run guarded a block of the test: how
+        reports and the baseline name a run (one test may guard several blocks)."""
+        return f"{self.nodeid} [{self.label}]" if self.sublabel else self.nodeid
+
+    @property
+    def sublabel(self) -> str:
+        """The label, unless the run replays the test body itself."""
+        return "" if self.label in ("", TEST_BODY) else self.label
 
     @property
     def top_type(self) -> TypeGrowth | None:

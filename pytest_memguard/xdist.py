@@ -18,6 +18,8 @@ import pytest
 from pytest_memguard.files import dumps_json
 from pytest_memguard.result import MemguardResult
 
+#: The name the xdist part of the plugin is registered under.
+PLUGIN_NAME = "memguard-xdist"
 #: The key of memguard's results in a worker's ``workeroutput``.
 WORKEROUTPUT_KEY = "memguard_results"
 #: The user property (JUnit XML) every measured test carries; its reports reach the controller

@@ -300,8 +300,8 @@ def _summary_head() -> str:
 def _summary_row(index: int, result: MemguardResult, comparison: Comparison | None) -> str:
     top = result.top_type
     name = f'<a href="#t{index}" class="mono">{_e(result.nodeid or "(unnamed)")}</a>'
-    if result.label and result.label != "test body":
-        name += f'<div class="sub">{_e(result.label)}</div>'
+    if result.sublabel:
+        name += f'<div class="sub">{_e(result.sublabel)}</div>'
     top_cell = (
         f'<td data-sort="{_e(top.name)}"><span class="mono">{_e(top.name)}</span>'
         f' <span class="sub nowrap">{_e(_bytes(top.size_delta, sign=True))}</span></td>'
@@ -352,11 +352,7 @@ def _section(
 ) -> str:
     failed = not result.passed
     is_open = " open" if failed or not many or (comparison and comparison.regressed) else ""
-    label = (
-        f' <span class="sub">{_e(result.label)}</span>'
-        if result.label and result.label != "test body"
-        else ""
-    )
+    label = f' <span class="sub">{_e(result.sublabel)}</span>' if result.sublabel else ""
     stats = [
         ("Growth", _kib(result.growth_kb) if result.measured else "\u2013"),
         ("Limit", _kib(result.limit_kb)),

@@ -173,10 +173,7 @@ def render(
 
 def _name(result: MemguardResult) -> str:
     """``nodeid`` or ``nodeid [label]``, printable."""
-    name = result.nodeid
-    if result.label and result.label != "test body":
-        name = f"{name} [{result.label}]"
-    return escape_surrogates(name)
+    return escape_surrogates(result.name)
 
 
 def ignored_lines(results: Sequence[MemguardResult]) -> list[str]:

@@ -1,0 +1,370 @@
+"""The plugin's one object per run, as pytest-xdist's ``DSession``: the resolved settings
+layers, the run's results, its files and credentials, and the hooks that need them.
+
+``plugin.pytest_configure`` builds and registers it; every hook here translates a pytest event
+into calls on the pure modules (``guard``, ``replay``, ``report``) and keeps per-test state in
+``item.stash``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import warnings
+from collections.abc import Callable, Collection, Generator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import pytest
+
+from pytest_memguard import measure, replay
+from pytest_memguard import settings as _settings
+from pytest_memguard import xdist as _xdist
+from pytest_memguard.baseline import Comparison, compare
+from pytest_memguard.captures import captured_once
+from pytest_memguard.errors import LeakError, MemguardUsageError
+from pytest_memguard.flask import only_errors
+from pytest_memguard.guard import failure_message, guard, not_judged
+from pytest_memguard.measure import WarningKey
+from pytest_memguard.redact import Secrets, from_values
+from pytest_memguard.report import terminal
+from pytest_memguard.report.outputs import baseline_deltas
+from pytest_memguard.report_redaction import redact_report, redact_warning
+from pytest_memguard.result import TEST_BODY, MemguardResult
+from pytest_memguard.run_files import RunFiles
+from pytest_memguard.settings import Settings, SettingsError
+
+MARKER = "memguard"
+
+#: The marker's keywords, validated once per item at setup.
+MARKER_KEY = pytest.StashKey[dict[str, Any]]()
+#: Set while a guarded call runs, to refuse a guarded call inside another.
+ACTIVE_KEY = pytest.StashKey[bool]()
+#: Set when ``pytest_pyfunc_call`` took a marked item, to fail the kinds it never sees.
+HANDLED_KEY = pytest.StashKey[bool]()
+
+
+class MemguardStatusWarning(pytest.PytestWarning):
+    """A web driver's every call got a 404 or a server error: error pages were measured."""
+
+
+@dataclass(frozen=True)
+class Layers:
+    """The validated ini and CLI layers, resolved once per run."""
+
+    ini: Mapping[str, Any]
+    cli: Mapping[str, Any]
+    report: bool
+
+    def settings(self, *more: Mapping[str, Any]) -> Settings:
+        return _settings.resolve(self.ini, self.cli, *more)
+
+
+def marker_values(item: pytest.Item) -> dict[str, Any]:
+    """The marker's keywords, validated (``SettingsError`` names the problem and the fix)."""
+    marker = item.get_closest_marker(MARKER)
+    if marker is None:
+        return {}
+    if marker.args:
+        raise SettingsError(
+            "@pytest.mark.memguard takes keywords only, e.g."
+            f" @pytest.mark.memguard(max_growth_kb=64); got positional {marker.args!r}"
+        )
+    return _settings.check_keywords(marker.kwargs, source="@pytest.mark.memguard")
+
+
+class MemguardSession:
+    """Registered as a plugin for the whole run; see the module docstring."""
+
+    def __init__(
+        self, config: pytest.Config, layers: Layers, files: RunFiles, secrets: Secrets
+    ) -> None:
+        self.config = config
+        self.layers = layers
+        self.files = files
+        self.secrets = secrets  # every credential seen in this run, kept out of every report
+        self.results: list[MemguardResult] = []
+
+    # -- per item: the marker, its settings, the replay ------------------------------------
+
+    def marker(self, item: pytest.Item) -> dict[str, Any]:
+        """The item's validated marker keywords, read once and stashed."""
+        if MARKER_KEY not in item.stash:
+            item.stash[MARKER_KEY] = marker_values(item)
+        return item.stash[MARKER_KEY]
+
+    def settings(self, item: pytest.Item, *more: Mapping[str, Any]) -> Settings:
+        return self.layers.settings(self.marker(item), *more)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        if item.get_closest_marker(MARKER) is None:
+            return
+        try:
+            self.marker(item)
+        except SettingsError as exc:
+            message = str(exc)
+        else:
+            return
+        pytest.fail(message, pytrace=False)  # outside the handler: shown once, not chained
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, None, None]:
+        """Guard what ``pytest_pyfunc_call`` never sees: unittest methods are replayed here,
+        and any other item kind with the marker fails with the reason instead of passing."""
+        __tracebackhide__ = True
+        if item.get_closest_marker(MARKER) is None:
+            return (yield)
+        item.stash[HANDLED_KEY] = False
+        cls = replay.unittest_class(getattr(item, "cls", None))
+        if cls is None:
+            yield
+            if item.stash[HANDLED_KEY] or self.settings(item).disable:
+                return None
+            raise MemguardUsageError(
+                f"@pytest.mark.memguard cannot replay a {type(item).__name__} item: its body is"
+                " not a Python test function; guard the code it runs with the memguard fixture"
+                " (memguard.run) or remove the marker"
+            )
+        with replay.first_call_warnings() as seen:
+            yield
+        settings = self.settings(item)
+        if not settings.disable:
+            fn = replay.unittest_method(cls, item.name)
+            self.judge(item, fn, settings, label=TEST_BODY, warmup_done=1, seen_warnings=seen)
+        return None
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_pyfunc_call(self, pyfuncitem: pytest.Function) -> Generator[None, object, object]:
+        __tracebackhide__ = True
+        if pyfuncitem.get_closest_marker(MARKER) is None:
+            return (yield)
+        pyfuncitem.stash[HANDLED_KEY] = True
+        settings = self.settings(pyfuncitem)
+        if "memguard" in pyfuncitem.fixturenames or settings.disable:
+            return (yield)  # the fixture's calls are guarded; the marker gives their defaults
+        with replay.first_call_warnings() as seen:
+            outcome = yield
+        function = pyfuncitem.obj
+        if inspect.iscoroutinefunction(function):
+            raise MemguardUsageError(
+                "@pytest.mark.memguard cannot replay an async test by itself; run it with an"
+                " async plugin (pytest-asyncio) that makes the test function synchronous, or"
+                " guard a synchronous callable with memguard.run()"
+            )
+        fn = replay.test_function(function, pyfuncitem._fixtureinfo.argnames, pyfuncitem.funcargs)
+        self.judge(pyfuncitem, fn, settings, label=TEST_BODY, warmup_done=1, seen_warnings=seen)
+        return outcome
+
+    # -- one guarded run --------------------------------------------------------------------
+
+    def judge(
+        self,
+        item: pytest.Item,
+        fn: Callable[[], object],
+        settings: Settings,
+        *,
+        label: str,
+        warmup_done: int = 0,
+        seen_warnings: Collection[WarningKey] = (),
+        statuses: Callable[[], dict[int, int]] | None = None,
+        warn_on_errors: bool = False,
+        relabel: Callable[[Secrets], str] | None = None,
+    ) -> MemguardResult:
+        """Guard ``fn`` for ``item``, record the result, and fail the test on a bad verdict.
+
+        ``relabel`` makes the label shown from the credentials known after the run (a path
+        may hold one); ``statuses`` reads the HTTP status codes a web driver saw, and with
+        ``warn_on_errors`` a run that saw only 404s and server errors warns that it measured
+        error pages. A run that raises is recorded as not judged, then the exception goes on.
+        """
+        __tracebackhide__ = True
+        secrets = self.learn(item)
+        if item.stash.get(ACTIVE_KEY, False):
+            raise MemguardUsageError(
+                "memguard: a guarded call cannot run inside another guarded call; guard the"
+                " outer callable only"
+            )
+        item.stash[ACTIVE_KEY] = True
+        try:
+            with secrets.measuring(), captured_once(item.config) as reset:
+                result = guard(
+                    fn,
+                    settings,
+                    label=label,
+                    nodeid=item.nodeid,
+                    reset=reset,
+                    secrets=lambda: secrets,
+                    warmup_done=warmup_done,
+                    seen_warnings=seen_warnings,
+                )
+        except BaseException as exc:
+            if not isinstance(exc, measure.STOP):
+                shown = relabel(secrets) if relabel is not None else label
+                self._record_web(not_judged(exc, settings, shown, item.nodeid, secrets), statuses)
+            raise
+        finally:
+            item.stash[ACTIVE_KEY] = False
+        if relabel is not None:
+            result = replace(result, label=relabel(secrets))
+        result = self._record_web(result, statuses)
+        if warn_on_errors and only_errors(result.statuses):
+            codes = ", ".join(str(code) for code in sorted(result.statuses))
+            warnings.warn(
+                MemguardStatusWarning(
+                    f"memguard: {result.label}: every call got {codes}, so this run measured"
+                    " error pages; check the path, or pass expect_status= to make the status"
+                    " part of the test"
+                ),
+                stacklevel=3,
+            )
+        return self._verdict(item, result)
+
+    def _record_web(
+        self, result: MemguardResult, statuses: Callable[[], dict[int, int]] | None
+    ) -> MemguardResult:
+        if statuses is not None:
+            result = replace(result, statuses=statuses())
+        self.results.append(result)
+        return result
+
+    def _verdict(self, item: pytest.Item, result: MemguardResult) -> MemguardResult:
+        """Compare with the baseline, add the JUnit properties, raise a failed verdict."""
+        __tracebackhide__ = True
+        comparison = self._compare(result)
+        _add_properties(item, result, comparison)
+        if not result.passed:
+            raise LeakError(failure_message(result))
+        if comparison is not None and comparison.regressed:
+            raise LeakError(f"memguard: {result.label}: {comparison.message}")
+        return result
+
+    def _compare(self, result: MemguardResult) -> Comparison | None:
+        """The result against ``--memguard-baseline``, when one is given and it was measured."""
+        if self.files.baseline is None or not result.measured:
+            return None
+        return compare(self.files.baseline, result, self.files.tolerance)
+
+    # -- credentials: kept out of every report ----------------------------------------------
+
+    def learn(self, item: pytest.Item) -> Secrets:
+        """The run's credentials, plus ``Basic`` headers built in the test's fixture values by
+        other means than ``basic_auth()``."""
+        funcargs = getattr(item, "funcargs", None)
+        if isinstance(funcargs, dict):
+            self.secrets.update(from_values(funcargs.values()))
+        return self.secrets
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        """Show memguard's own failures as their message, and keep credentials out."""
+        report = yield
+        excinfo = call.excinfo
+        if excinfo is not None and isinstance(excinfo.value, (LeakError, MemguardUsageError)):
+            report.longrepr = _message_repr(item, excinfo)
+        redact_report(report, self.learn(item))
+        return report
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_make_collect_report(
+        self, collector: pytest.Collector
+    ) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
+        """A module may build headers, skip or fail at import: its report is redacted too."""
+        report = yield
+        redact_report(report, self.secrets)
+        return report
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_warning_recorded(self, warning_message: Any) -> None:
+        """Redact a warning's text before pytest's summary, JUnit or xdist sees it (the hook
+        is historic, so no wrapper: first in line, it rewrites the message in place)."""
+        redact_warning(warning_message, self.secrets)
+
+    # -- the end of the run: files and the summary ------------------------------------------
+
+    def merge(self, results: list[MemguardResult], unreadable: int) -> None:
+        """Add an xdist worker's results to the controller's."""
+        self.results.extend(results)
+        self.files.unreadable += unreadable
+
+    def sorted_results(self) -> list[MemguardResult]:
+        """Every result of the run in a stable order, whichever worker ran which test."""
+        return sorted(self.results, key=lambda r: (r.nodeid, r.label))
+
+    def missing(self, results: Sequence[MemguardResult]) -> list[str]:
+        plugin = self.config.pluginmanager.get_plugin(_xdist.PLUGIN_NAME)
+        return plugin.missing(results) if isinstance(plugin, _xdist.ControllerPlugin) else []
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> Generator[None, object, object]:
+        """Write the files once every result is in, workers' included: here rather than in
+        ``pytest_sessionfinish`` so that a failed write can still fail the session
+        (``testsfailed``), like pytest-cov's ``--cov-fail-under``."""
+        try:
+            outcome = yield
+        except BaseException as exc:
+            self._write(session, stopped=f"the run stopped early ({type(exc).__name__}: {exc})")
+            raise
+        self._write(session, stopped=None)
+        return outcome
+
+    def _write(self, session: pytest.Session, *, stopped: str | None) -> None:
+        if _xdist.is_worker(self.config) or self.config.option.collectonly:
+            return
+        results = self.sorted_results()
+        session.testsfailed += self.files.write(results, self.missing(results), stopped)
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        results = self.sorted_results()
+        missing = self.missing(results)
+        if self.layers.report:
+            terminalreporter.write_sep("=", "memguard report")
+            lines = terminal.render(
+                results,
+                baseline_deltas(self.files.baseline, self.files.tolerance, results),
+                missing,
+                width=self.config.get_terminal_writer().fullwidth,
+            )
+            for line in lines if results or missing else ["no guarded tests ran"]:
+                terminalreporter.write_line(line)
+        elif missing:
+            terminalreporter.write_sep("=", "memguard")
+            for line in terminal.missing_lines(missing):
+                terminalreporter.write_line(line)
+        messages = list(self.files.messages)
+        if self.files.unreadable:
+            messages.append(
+                f"memguard: {self.files.unreadable} result(s) sent by xdist workers could not"
+                " be read (a worker running another pytest-memguard version?)"
+            )
+        for message in messages:
+            terminalreporter.write_line(message, red=message.startswith("ERROR"), bold=True)
+
+
+def _add_properties(
+    item: pytest.Item, result: MemguardResult, comparison: Comparison | None
+) -> None:
+    """JUnit XML properties, so CI systems show the numbers beside the test; they also tell
+    the xdist controller which tests were guarded, to name those whose results never arrived."""
+    if not result.measured:
+        return
+    item.user_properties.extend(
+        [
+            ("memguard_growth_kb", round(result.growth_kb, 3)),
+            ("memguard_limit_kb", round(result.limit_kb, 3)),
+            (_xdist.GUARDED_PROPERTY, result.shape),
+        ]
+    )
+    if comparison is not None:
+        item.user_properties.append(("memguard_baseline", comparison.status))
+
+
+def _message_repr(item: pytest.Item, excinfo: pytest.ExceptionInfo[BaseException]) -> str:
+    """The exception's message, and the test's own line that made the guarded call."""
+    text = f"{type(excinfo.value).__name__}: {excinfo.value}"
+    path = getattr(item, "path", None)
+    for entry in reversed(excinfo.traceback):
+        if path is not None and entry.path == path:
+            return f"{text}\n\n{item.nodeid.split('::')[0]}:{entry.lineno + 1}: guarded here"
+    return text
