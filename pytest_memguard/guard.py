@@ -84,10 +84,11 @@ def guard(
     decision = verdict.decide(samples.retained, limit_bytes=limit)
     types = tuple(t for t in samples.tracked if not ignore.type(t.name))
     explanation: tuple[str, ...] = ()
-    extra: dict[str, object] = {}
+    disturbed = ""
+    calls = 0  # of the explanation pass, run only after a failed verdict
     if threads:
         # Another thread's allocations land in the same counters: say so rather than guess.
-        extra["disturbed"] = (
+        disturbed = (
             f"{threads} other thread(s) ran during the measurement: their allocations count as"
             " retained memory"
         )
@@ -98,7 +99,6 @@ def guard(
     )
     if not decision.passed:
         calls = explain_calls(per_call, samples.iterations)
-        extra["explain_calls"] = calls
 
         first = max(settings.warmup, warmup_done) + samples.iterations  # calls made so far
 
@@ -148,7 +148,8 @@ def guard(
         label=label,
         explanation=explanation,
         ignored=_ignored(dropper, ignore, ignored_kb),
-        extra=extra,
+        disturbed=disturbed,
+        explain_calls=calls,
     )
 
 
@@ -176,7 +177,7 @@ def failure_message(result: MemguardResult) -> str:
         f" shape {result.shape}, ~{result.per_call_bytes:,.0f} B per call",
     ]
     if result.types:
-        over = result.extra.get("explain_calls")
+        over = result.explain_calls
         lines.append(f"  top growing types{f' over {over} more calls' if over else ''}:")
         width = max(len(t.name) for t in result.types[:5])
         for t in result.types[:5]:
@@ -184,8 +185,8 @@ def failure_message(result: MemguardResult) -> str:
             tracked = "" if t.tracked_delta is None else f" ({t.tracked_delta:+,} gc-tracked)"
             lines.append(f"    {t.name:<{width}}  {t.count_delta:+8,} objects{tracked}  {size}")
     lines.extend(f"  {line}" for line in result.explanation)
-    if result.extra.get("disturbed"):
-        lines.append(f"  note: measurement disturbed: {result.extra['disturbed']}")
+    if result.disturbed:
+        lines.append(f"  note: measurement disturbed: {result.disturbed}")
     return "\n".join(lines)
 
 

@@ -51,7 +51,10 @@ class MemguardResult:
     measured: bool = True  # False under --memguard-disable: called once, judged nothing
     explanation: tuple[str, ...] = ()  # redacted lines explaining a failure
     ignored: tuple[str, ...] = ()  # caches and ignore= entries kept out of this verdict
-    extra: dict[str, Any] = field(default_factory=dict)
+    #: Why the numbers may not be the code's alone (another thread ran), or "".
+    disturbed: str = ""
+    #: Calls of the explanation pass behind ``types`` and ``explanation`` (0: not explained).
+    explain_calls: int = 0
     #: No verdict: the guarded code raised before one was reached (``reason`` says where).
     error: bool = False
     #: HTTP status code -> calls that got it, for the web drivers: what was measured.

@@ -178,7 +178,7 @@ def test_background_thread_is_reported_as_a_disturbance(run) -> None:
             worker = threading.Thread(target=idle.wait, daemon=True)
             worker.start()
             try:
-                assert "disturbed" not in memguard.run(lambda: None, iterations=20).extra
+                assert not memguard.run(lambda: None, iterations=20).disturbed
             finally:
                 idle.set()
         """

@@ -179,25 +179,17 @@ def test_baseline_field_when_compared() -> None:
     assert data["summary"]["regressed"] == 1
 
 
-def test_baseline_field_from_result_extra() -> None:
-    """A comparison the plugin stored on the result (e.g. from an xdist worker) is used."""
-    stored = {"status": "ok", "baseline_kb": 1.0, "current_kb": 1.2}
-    result = MemguardResult(**{**fine().__dict__, "extra": {"baseline": stored}})
-    entry = render(result)["tests"][0]
-    assert entry["baseline"] == stored
-
-
 def test_values_json_cannot_hold_are_made_safe() -> None:
     odd = MemguardResult(
         **{
             **leaky().__dict__,
             "growth_kb": math.inf,
-            "extra": {"path": Path("/x"), "nan": math.nan, "pair": (1, 2)},
+            "per_call_bytes": math.nan,
         }
     )
     entry = render(odd)["tests"][0]
     assert entry["growth_kb"] is None
-    assert entry["extra"] == {"path": "/x", "nan": None, "pair": [1, 2]}
+    assert entry["per_call_bytes"] is None
 
 
 def test_non_ascii_is_kept_readable() -> None:

@@ -38,7 +38,8 @@ TEST_FIELDS = (
     "explanation",
     "ignored",
     "baseline",
-    "extra",
+    "disturbed",
+    "explain_calls",
 )
 
 
@@ -62,17 +63,12 @@ def baseline_field(
 ) -> dict[str, object] | None:
     """The result's baseline comparison as JSON, or None when it was not compared.
 
-    Looked up in ``baseline_deltas`` by node id, then by baseline key (node id and label);
-    a comparison already stored by the plugin under ``result.extra["baseline"]`` (e.g. sent
-    back from an xdist worker) is used when the mapping has none.
+    Looked up in ``baseline_deltas`` by baseline key (node id and label), then by node id.
     """
     if baseline_deltas:
         found = baseline_deltas.get(baseline_key(result)) or baseline_deltas.get(result.nodeid)
         if found is not None:
             return found.to_dict()
-    stored = result.extra.get("baseline")
-    if isinstance(stored, Mapping):
-        return {str(k): v for k, v in stored.items()}
     return None
 
 
@@ -96,7 +92,7 @@ def render_json(
 ) -> str:
     """The whole report as text: ``{"version", "metadata", "summary", "tests"}``, indent 2.
 
-    Values that JSON cannot hold (NaN, odd objects in ``extra``, lone surrogates in a node id)
+    Values that JSON cannot hold (NaN, lone surrogates in a node id)
     are made safe rather than failing the run at its very end.
     """
     measured = [r for r in results if r.measured]
