@@ -11,7 +11,7 @@ from array import array
 from collections.abc import Callable, Collection
 
 from pytest_memguard import census, measure, verdict
-from pytest_memguard.caches import CacheDropper, IgnoreList, deep_size, describe
+from pytest_memguard.caches import CacheDropper, HolderSizes, IgnoreList, describe
 from pytest_memguard.explain import explain
 from pytest_memguard.redact import Secrets
 from pytest_memguard.result import MemguardResult
@@ -57,9 +57,6 @@ def guard(
 
     threads_before = measure.other_threads_cpu()
 
-    def ignored_bytes() -> int:
-        return deep_size(holders)
-
     def extend(samples: measure.Samples) -> int:
         return verdict.extension(
             samples.retained, iterations=settings.iterations, limit_bytes=limit
@@ -76,7 +73,7 @@ def guard(
         calls_before=warmup_done,
         seen_warnings=seen_warnings,
         on_growth=dropper,
-        ignored_bytes=ignored_bytes if holders else None,
+        ignored_bytes=HolderSizes(holders) if holders else None,
     )
     ignored_kb = (max(samples.ignored_bytes) if samples.ignored_bytes else 0) / 1024
     threads = measure.busy_threads(threads_before, measure.other_threads_cpu())

@@ -119,3 +119,20 @@ def test_dropper_records_only_after_warmup() -> None:
     dropper()
     assert dropper.names() == ("re:_cache",)
     assert re._cache == {}
+
+
+def test_holder_sizes_follow_growth_without_sizing_the_whole_holder_again() -> None:
+    from pytest_memguard.caches import HolderSizes, deep_size
+
+    tokens: dict[str, str] = {}
+    log: list[bytes] = []
+    sizes = HolderSizes([tokens, log])
+    assert sizes() == deep_size([tokens]) + deep_size([log])
+    for n in range(2000):
+        tokens[f"token-{n:06d}"] = f"user-{n}"
+        log.append(bytes(100 + n % 7))
+        total = sizes()
+    exact = deep_size([tokens]) + deep_size([log])
+    assert exact <= total <= exact * 1.05  # shared parts may count twice, never less
+    tokens.clear()  # shrank: sized whole again
+    assert sizes() == deep_size([tokens]) + deep_size([log])
