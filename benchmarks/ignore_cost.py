@@ -67,7 +67,8 @@ def main() -> int:
         ("whole holder sized per call", (), True),
     )
     print(
-        f"a {args.entries:,}-entry dict gaining one entry per call, 220 calls; median of {args.runs}"
+        f"a {args.entries:,}-entry dict gaining one entry per call, 220 calls;"
+        f" median of {args.runs}"
     )
     print(f"{'mode':<30} {'seconds':>8} {'shape':<8}")
     for name, ignore, whole in rows:
