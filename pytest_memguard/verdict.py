@@ -36,7 +36,8 @@ Shape = Literal["flat", "plateau", "growing"]
 WINDOWS = 4
 #: Below this final growth (or the run's noise, when larger) a series is called flat.
 FLAT_BYTES = 1024
-#: Fewest measured calls: 4 windows of 2 calls in the second half.
+#: Fewest measured calls: their second half makes 4 windows of 2 calls (with 1, a steady rise
+#: and one step look the same).
 MIN_ITERATIONS = 16
 #: A one-time step is at least this large...
 STEP_MIN_BYTES = 16 * 1024
@@ -86,15 +87,14 @@ def trend(retained: Sequence[int]) -> Trend:
     if n == 0:
         return Trend("flat", 0, 0.0, False)
     floor = noise(retained)
-    growth = retained[-1]
+    steps = one_time_steps(retained, floor)
+    growth = retained[-1] - sum(s.size_bytes for s in steps)
     rising = _rises(retained, floor, steady=False)
     if rising and _rises(retained, floor, steady=True):
         start = n // 2
         before = retained[start - 1] if start else 0
-        rate = (retained[-1] - before) / (n - start)
-        return Trend("growing", growth, rate, True, floor)
-    steps = one_time_steps(retained, floor)
-    growth -= sum(s.size_bytes for s in steps)
+        rate = retained[-1] - before - sum(s.size_bytes for s in steps if s.call > start)
+        return Trend("growing", growth, rate / (n - start), True, floor, steps)
     shape: Shape = "flat" if growth < FLAT_BYTES or growth <= floor else "plateau"
     return Trend(shape, growth, 0.0, rising, floor, steps)
 
@@ -140,9 +140,13 @@ def one_time_steps(retained: Sequence[int], floor: int = 0) -> tuple[Step, ...]:
 def extension(retained: Sequence[int], *, iterations: int, limit_bytes: int) -> int:
     """How many more calls to make before judging: one more run while a rise is unproven."""
     n = len(retained)
-    if n == 0 or n >= 2 * iterations or retained[-1] > limit_bytes:
+    if n == 0 or n >= 2 * iterations:
         return 0
-    return iterations if _rises(retained, noise(retained), steady=False) else 0
+    floor = noise(retained)
+    growth = retained[-1] - sum(s.size_bytes for s in one_time_steps(retained, floor))
+    if growth > limit_bytes or not _rises(retained, floor, steady=False):
+        return 0
+    return iterations
 
 
 @dataclass(frozen=True)
@@ -159,24 +163,24 @@ class Decision:
 
     @property
     def reason(self) -> str:
-        if self.shape == "growing":
-            if self.crosses_at is None:
-                # Not run longer: over the bound either way, and a cache still filling past it
-                # looks the same as a leak, so say both facts rather than guess which.
-                return (
-                    f"retained {_kib(self.growth_bytes)}, over the bound of"
-                    f" {_kib(self.limit_bytes)}, and still growing at ~{self.rate:,.0f} B/call"
-                    f" at call {self.calls}"
-                )
-            return (
+        if self.shape == "growing" and self.crosses_at is None:
+            # Not run longer: over the bound either way, and a cache still filling past it
+            # looks the same as a leak, so say both facts rather than guess which.
+            text = (
+                f"retained {_kib(self.growth_bytes)}, over the bound of"
+                f" {_kib(self.limit_bytes)}, and still growing at ~{self.rate:,.0f} B/call"
+                f" at call {self.calls}"
+            )
+        elif self.shape == "growing":
+            text = (
                 f"still growing at ~{self.rate:,.0f} B/call,"
                 f" would cross the bound after ~{self.crosses_at:,} calls"
             )
-        if not self.passed:
+        elif not self.passed:
             text = f"retained {_kib(self.growth_bytes)} over the bound of {_kib(self.limit_bytes)}"
         else:
             text = f"{self.shape} at {_kib(self.growth_bytes)}"
-        if self.noise_bytes > FLAT_BYTES:
+        if self.noise_bytes > FLAT_BYTES and self.shape != "growing":
             text += f" (noise {_kib(self.noise_bytes)})"
         if self.steps:
             events = ", ".join(f"+{_kib(s.size_bytes)} at call {s.call}" for s in self.steps)
