@@ -312,11 +312,15 @@ def measure(
             # line of the plugin runs before the baseline is read, so that a tracer recording
             # lines on first use (coverage) or a first import adds nothing to the samples.
             while True:
+                if call == max(warmup - 1, 0):
+                    # Before the last warm-up call, so that the baseline follows a call exactly
+                    # as every sample does (a thread the call started may still be exiting).
+                    froze = stack.enter_context(frozen_heap())
+                    sample(0)  # a dry run of the sampling (and pympler's import)
                 if call >= warmup:
-                    if call == warmup:
-                        froze = stack.enter_context(frozen_heap())
-                        sample(0)  # a dry run of the sampling (and pympler's import)
                     sample(call - warmup)
+                    if call == warmup and froze:
+                        gc.freeze()  # what the last warm-up call kept joins the frozen heap
                     if call == total:
                         done = call - warmup
                         more = (
