@@ -10,14 +10,14 @@ The rule, also in the README:
   the tail, and **rises steadily** when it still does without the largest one-call rise of each
   window (a rise made of one step is an event, not a leak: another thread's message, a table
   that doubled);
+* a **one-time step** is never counted in the growth: a rise at a single call of at least
+  ``STEP_MIN_BYTES`` and ``STEP_FACTOR`` times more than everything else retained (and than the
+  noise): CPython's table of interned strings doubling once, in another thread's arena;
 * a rising series under the bound is given one more run of the same length (a cache may still
   be filling); if it rises steadily at the end, the shape is **growing** and the test fails
   whatever its size, with the rate and the call after which it would cross the bound;
-* otherwise one-time steps are taken out of the growth: a rise at a single call of at least
-  ``STEP_MIN_BYTES`` that is ``STEP_FACTOR`` times more than everything else retained (CPython's
-  table of interned strings doubling, once, in another thread's allocator arena);
-* the shape is then **flat** (growth within ``FLAT_BYTES`` or the noise) or **plateau**, and
-  the test passes when the growth is within ``max_growth_kb``.
+* otherwise the shape is **flat** (growth under ``FLAT_BYTES`` or within the noise) or
+  **plateau**, and the test passes when the growth is within ``max_growth_kb``.
 
 ``MIN_ITERATIONS`` measured calls make windows of two calls, the fewest in which a steady rise
 can be told from one step; settings refuse fewer.
