@@ -10,7 +10,10 @@ every leak and both are nearly free (well under a microsecond, no allocation):
 
 After warm-up the heap is frozen (``gc.freeze()``), so each later collection scans only the
 objects made since: its cost follows what the code under test allocates, not the heap size.
-Samples go to a preallocated ``array`` so that storing them retains nothing.
+Samples go to a preallocated ``array`` so that storing them retains nothing. The plugin never
+counts itself: its sampling code runs once before the baseline (a line tracer such as coverage
+records lines on first use), every sample does the same work, and what deciding to extend a run
+changes in the counters is read and taken out of the samples that follow.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import threading
 import warnings
 from array import array
 from collections.abc import Callable, Collection, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 
 from pytest_memguard.errors import passthrough
@@ -318,9 +322,11 @@ def measure(
     propagates with a note saying on which call it was raised, counting ``calls_before``
     calls made by the caller. Warnings raised by the calls are re-emitted once each at the end,
     except those in ``seen_warnings`` (the caller already showed them).
-    ``on_growth`` runs when blocks grew, before they are read again: it drops caches that are
-    not the code's leak. ``ignored_bytes`` measures holders the user told us to ignore; their
-    growth is taken out of the retained series.
+    ``on_growth`` runs after every call, before the counters are read: it drops caches that
+    are not the code's leak. Every sample does the same work, so that what the sampling itself
+    leaves behind (free lists, its own lookups) never alternates from call to call.
+    ``ignored_bytes`` measures holders the user told us to ignore; their growth is taken out of
+    the retained series.
     """
     __tracebackhide__ = True
     capacity = max(iterations, max_iterations or 0)
@@ -330,61 +336,76 @@ def measure(
     blocks = array("q", bytes(8 * (capacity + 1)))
     malloc_bytes = array("q", bytes(8 * (capacity + 1)))
     ignored = array("q", bytes(8 * (capacity + 1)))
+    # What the plugin itself changed in the two counters between calls (deciding to extend
+    # the run), kept out of every later sample.
+    offset = array("q", bytes(16))
     before = reset or _nothing
-    done = 0
     tracked: tuple[TypeGrowth, ...] = ()
+
+    def sample(i: int) -> None:
+        """Collect, drop what is not the code's, then read the counters into index ``i``."""
+        before()  # what pytest captured from the call is not the code's either
+        gc.collect()
+        # CPython's type attribute cache keeps the names it looked up, and known caches are
+        # not the code's leak. Dropped after every call, so each sample does the same work.
+        sys._clear_type_cache()
+        if on_growth is not None:
+            on_growth()
+        gc.collect()  # dropping fills the interpreter's free lists; no sample counts them
+        blocks[i] = sys.getallocatedblocks() - offset[0]
+        malloc_bytes[i] = malloc_in_use() - offset[1]
+        if ignored_bytes is not None:
+            ignored[i] = ignored_bytes()
+
+    def rebase(i: int) -> None:
+        """Take what the plugin changed since sample ``i`` out of the samples to come."""
+        gc.collect()
+        sys._clear_type_cache()
+        offset[0] = sys.getallocatedblocks() - blocks[i]
+        offset[1] = malloc_in_use() - malloc_bytes[i]
+
     try:
-        with _warnings_aside(seen_warnings) as aside:
-            for i in range(warmup):
-                before()
-                aside.call = calls_before + i + 1
-                _call(fn, aside.call, "warm-up")
-                aside.drain()
-            sys._clear_type_cache()
-            if on_growth is not None:
-                on_growth()  # start the measured calls with known caches empty
-            with frozen_heap() as froze:
-                if ignored_bytes is not None:  # first: its first use may import pympler
-                    ignored[0] = ignored_bytes()
-                blocks[0] = sys.getallocatedblocks()
-                malloc_bytes[0] = malloc_in_use()
-                total = iterations
-                while True:
-                    for i in range(done + 1, total + 1):
-                        before()
-                        aside.call = calls_before + warmup + i
-                        _call(fn, aside.call, "measured")
-                        aside.drain()
-                        before()
-                        gc.collect()
-                        blocks[i] = sys.getallocatedblocks()
-                        if blocks[i] > blocks[i - 1]:
-                            # CPython's type attribute cache keeps the names it looked up: not a
-                            # leak of the code under test, and cheap to drop only when it matters.
-                            sys._clear_type_cache()
-                            if on_growth is not None:
-                                on_growth()
-                            blocks[i] = sys.getallocatedblocks()
-                        malloc_bytes[i] = malloc_in_use()
-                        if ignored_bytes is not None:
-                            ignored[i] = ignored_bytes()
-                    done = total
-                    more = (
-                        min(
-                            extend(_samples(blocks, malloc_bytes, ignored, done, warmup)),
-                            capacity - done,
+        with _warnings_aside(seen_warnings) as aside, ExitStack() as stack:
+            froze = False
+            total = warmup + iterations
+            call = 0
+            # One loop for warm-up and measured calls, sampled from the baseline on: every
+            # line of the plugin runs before the baseline is read, so that a tracer recording
+            # lines on first use (coverage) or a first import adds nothing to the samples.
+            while True:
+                if call == max(warmup - 1, 0):
+                    # Before the last warm-up call, so that the baseline follows a call exactly
+                    # as every sample does (a thread the call started may still be exiting).
+                    froze = stack.enter_context(frozen_heap())
+                    sample(0)  # a dry run of the sampling (and pympler's import)
+                if call >= warmup:
+                    sample(call - warmup)
+                    if call == warmup and froze:
+                        gc.freeze()  # what the last warm-up call kept joins the frozen heap
+                    if call == total:
+                        done = call - warmup
+                        more = (
+                            min(
+                                extend(_samples(blocks, malloc_bytes, ignored, done, warmup)),
+                                capacity - done,
+                            )
+                            if extend
+                            else 0
                         )
-                        if extend
-                        else 0
-                    )
-                    if more <= 0:
-                        break
-                    total += more
-                if census is not None and froze:
-                    tracked = census()
+                        if more <= 0:
+                            break
+                        rebase(done)
+                        total += more
+                before()
+                aside.call = calls_before + call + 1
+                _call(fn, aside.call, "warm-up" if call < warmup else "measured")
+                aside.drain()
+                call += 1
+            if census is not None and froze:
+                tracked = census()
     finally:
         saved.restore()
-    return _samples(blocks, malloc_bytes, ignored, done, warmup, tracked)
+    return _samples(blocks, malloc_bytes, ignored, total - warmup, warmup, tracked)
 
 
 def _samples(

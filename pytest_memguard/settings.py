@@ -14,6 +14,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from pytest_memguard.verdict import MIN_ITERATIONS
+
 DEFAULT_ITERATIONS = 200
 DEFAULT_WARMUP = 20
 DEFAULT_MAX_GROWTH_KB = 64.0
@@ -43,8 +45,9 @@ class Settings:
         return int(self.max_growth_kb * 1024)
 
 
-def parse_count(value: object, *, name: str, source: str, minimum: int) -> int:
-    """An integer count such as ``iterations`` (>= 1) or ``warmup`` (>= 0)."""
+def parse_count(value: object, *, name: str, source: str, minimum: int, why: str = "") -> int:
+    """An integer count such as ``iterations`` (>= ``MIN_ITERATIONS``) or ``warmup`` (>= 0);
+    ``why`` says why the minimum is what it is."""
     if isinstance(value, bool):
         raise SettingsError(_bad(name, source, value, f"a whole number >= {minimum}"))
     if isinstance(value, str):
@@ -58,7 +61,7 @@ def parse_count(value: object, *, name: str, source: str, minimum: int) -> int:
                 name,
                 source,
                 value,
-                f"a whole number from {minimum} to {MAX_ITERATIONS:,}",
+                f"a whole number from {minimum} to {MAX_ITERATIONS:,}{why}",
             )
         )
     return value
@@ -128,8 +131,15 @@ _BOOLS = {
     "": False,
 }
 
+_TOO_FEW = (
+    f" (fewer than {MIN_ITERATIONS} measured calls are too few to tell a steady rise from"
+    " a one-time step)"
+)
+
 _PARSERS: dict[str, Callable[[object, str], Any]] = {
-    "iterations": lambda v, s: parse_count(v, name="iterations", source=s, minimum=1),
+    "iterations": lambda v, s: parse_count(
+        v, name="iterations", source=s, minimum=MIN_ITERATIONS, why=_TOO_FEW
+    ),
     "warmup": lambda v, s: parse_count(v, name="warmup", source=s, minimum=0),
     "max_growth_kb": lambda v, s: parse_kb(v, name="max_growth_kb", source=s),
     "disable": lambda v, s: parse_bool(v, name="disable", source=s),

@@ -2,19 +2,29 @@
 
 The rule, also in the README:
 
+* the **noise** of a run is the second-largest fall of retained memory from one call to the
+  next (memory that stays never falls: what falls came and went; the largest fall may be a
+  one-time event, so it is left out);
 * the **tail** is the second half of the measured calls, cut into ``WINDOWS`` equal windows;
-* the series is **rising** when retained memory went up in every window of the tail;
-* a rising series is given one more run of the same length (a cache may still be filling),
-  unless it is already over the bound; if it still rises in every window of the new tail, the
-  shape is **growing** and the test fails whatever its size, with the rate and the call after
-  which it would cross the bound;
-* otherwise the shape is **flat** (final growth under ``FLAT_BYTES``) or **plateau**, and the
-  test passes when the final retained growth is within ``max_growth_kb``.
+* the series **rises** when retained memory went up by more than the noise in every window of
+  the tail, and **rises steadily** when it still does without the largest one-call rise of each
+  window (a rise made of one step is an event, not a leak: another thread's message, a table
+  that doubled);
+* a **one-time step** is never counted in the growth: a rise at a single call of at least
+  ``STEP_MIN_BYTES`` and ``STEP_FACTOR`` times more than everything else retained (and than the
+  noise): CPython's table of interned strings doubling once, in another thread's arena;
+* a rising series under the bound is given one more run of the same length (a cache may still
+  be filling); if it rises steadily at the end, the shape is **growing** and the test fails
+  whatever its size, with the rate and the call after which it would cross the bound;
+* otherwise the shape is **flat** (growth under ``FLAT_BYTES`` or within the noise) or
+  **plateau**, and the test passes when the growth is within ``max_growth_kb``.
+
+``MIN_ITERATIONS`` measured calls make windows of two calls, the fewest in which a steady rise
+can be told from one step; settings refuse fewer.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,8 +34,25 @@ Shape = Literal["flat", "plateau", "growing"]
 
 #: The tail is cut into this many windows; each must gain for the series to count as rising.
 WINDOWS = 4
-#: Below this final growth a series that is not rising is called flat.
+#: Below this final growth (or the run's noise, when larger) a series is called flat.
 FLAT_BYTES = 1024
+#: Fewest measured calls: their second half makes 4 windows of 2 calls (with 1, a steady rise
+#: and one step look the same).
+MIN_ITERATIONS = 16
+#: A one-time step is at least this large...
+STEP_MIN_BYTES = 16 * 1024
+#: ...and this many times larger than everything else the run retained.
+STEP_FACTOR = 8
+#: At most this many one-time steps are taken out of one run.
+MAX_STEPS = 3
+
+
+@dataclass(frozen=True)
+class Step:
+    """A one-time rise at a single call, not counted in the growth."""
+
+    call: int  # 1-based measured call after which the memory was higher
+    size_bytes: int
 
 
 @dataclass(frozen=True)
@@ -33,9 +60,25 @@ class Trend:
     """What the samples say, before any bound is applied."""
 
     shape: Shape
-    growth_bytes: int
+    growth_bytes: int  # without one-time steps
     rate: float  # bytes per call over the tail; 0 unless growing
-    rising: bool
+    rising: bool  # rises in every window of the tail (worth a longer run)
+    noise_bytes: int = 0
+    steps: tuple[Step, ...] = ()
+
+
+def noise(retained: Sequence[int]) -> int:
+    """The second-largest fall from one sample to the next (from 0, the baseline, first)."""
+    first = second = 0
+    previous = 0
+    for value in retained:
+        fall = previous - value
+        if fall > first:
+            first, second = fall, first
+        elif fall > second:
+            second = fall
+        previous = value
+    return second
 
 
 def trend(retained: Sequence[int]) -> Trend:
@@ -43,33 +86,65 @@ def trend(retained: Sequence[int]) -> Trend:
     n = len(retained)
     if n == 0:
         return Trend("flat", 0, 0.0, False)
-    growth = retained[-1]
-    rising, rate = _rising(retained)
-    if rising:
-        return Trend("growing", growth, rate, True)
-    shape: Shape = "flat" if max(growth, 0) < FLAT_BYTES else "plateau"
-    return Trend(shape, growth, 0.0, False)
+    floor = noise(retained)
+    steps = one_time_steps(retained, floor)
+    growth = retained[-1] - sum(s.size_bytes for s in steps)
+    rising = _rises(retained, floor, steady=False)
+    if rising and _rises(retained, floor, steady=True):
+        start = n // 2
+        before = retained[start - 1] if start else 0
+        rate = retained[-1] - before - sum(s.size_bytes for s in steps if s.call > start)
+        return Trend("growing", growth, rate / (n - start), True, floor, steps)
+    shape: Shape = "flat" if growth < FLAT_BYTES or growth <= floor else "plateau"
+    return Trend(shape, growth, 0.0, rising, floor, steps)
 
 
-def _rising(retained: Sequence[int]) -> tuple[bool, float]:
+def _rises(retained: Sequence[int], floor: int, *, steady: bool) -> bool:
+    """Every window of the tail gains more than ``floor`` (``steady``: without its largest
+    one-call rise). Reads the samples in place: it runs inside the measuring loop."""
     n = len(retained)
     start = n // 2
     width = (n - start) // WINDOWS
     if width < 1:
-        return False, 0.0
-    edges = [start + k * width for k in range(WINDOWS)] + [n]
-    before = retained[start - 1] if start else 0
-    levels = [before] + [retained[e - 1] for e in edges[1:]]
-    gains = [b - a for a, b in itertools.pairwise(levels)]
-    if not all(g > 0 for g in gains):
-        return False, 0.0
-    return True, (levels[-1] - levels[0]) / (n - start)
+        return False
+    previous = retained[start - 1] if start else 0
+    for k in range(WINDOWS):
+        level = previous
+        biggest = 0
+        end = n if k == WINDOWS - 1 else start + (k + 1) * width  # the last takes the rest
+        for i in range(start + k * width, end):
+            biggest = max(biggest, retained[i] - previous)
+            previous = retained[i]
+        gain = previous - level - (biggest if steady else 0)
+        if gain <= floor:
+            return False
+    return True
+
+
+def one_time_steps(retained: Sequence[int], floor: int = 0) -> tuple[Step, ...]:
+    """Rises at a single call that dwarf everything else retained: events, not growth."""
+    growth = retained[-1] if retained else 0
+    rises = sorted(
+        ((b - a, i + 1) for i, (a, b) in enumerate(zip([0, *retained], retained, strict=False))),
+        reverse=True,
+    )[:MAX_STEPS]
+    steps: list[Step] = []
+    for size, call in rises:
+        rest = growth - size - sum(s.size_bytes for s in steps)
+        if size < STEP_MIN_BYTES or size < STEP_FACTOR * max(rest, floor, FLAT_BYTES):
+            break
+        steps.append(Step(call, size))
+    return tuple(steps)
 
 
 def extension(retained: Sequence[int], *, iterations: int, limit_bytes: int) -> int:
     """How many more calls to make before judging: one more run while a rise is unproven."""
-    t = trend(retained)
-    if not t.rising or len(retained) >= 2 * iterations or t.growth_bytes > limit_bytes:
+    n = len(retained)
+    if n == 0 or n >= 2 * iterations:
+        return 0
+    floor = noise(retained)
+    growth = retained[-1] - sum(s.size_bytes for s in one_time_steps(retained, floor))
+    if growth > limit_bytes or not _rises(retained, floor, steady=False):
         return 0
     return iterations
 
@@ -83,25 +158,37 @@ class Decision:
     rate: float
     calls: int
     crosses_at: int | None  # the call after which a growing series crosses the bound
+    noise_bytes: int = 0
+    steps: tuple[Step, ...] = ()
 
     @property
     def reason(self) -> str:
-        if self.shape == "growing":
-            if self.crosses_at is None:
-                # Not run longer: over the bound either way, and a cache still filling past it
-                # looks the same as a leak, so say both facts rather than guess which.
-                return (
-                    f"retained {_kib(self.growth_bytes)}, over the bound of"
-                    f" {_kib(self.limit_bytes)}, and still growing at ~{self.rate:,.0f} B/call"
-                    f" at call {self.calls}"
-                )
-            return (
+        if self.shape == "growing" and self.crosses_at is None:
+            # Not run longer: over the bound either way, and a cache still filling past it
+            # looks the same as a leak, so say both facts rather than guess which.
+            text = (
+                f"retained {_kib(self.growth_bytes)}, over the bound of"
+                f" {_kib(self.limit_bytes)}, and still growing at ~{self.rate:,.0f} B/call"
+                f" at call {self.calls}"
+            )
+        elif self.shape == "growing":
+            text = (
                 f"still growing at ~{self.rate:,.0f} B/call,"
                 f" would cross the bound after ~{self.crosses_at:,} calls"
             )
-        if not self.passed:
-            return f"retained {_kib(self.growth_bytes)} over the bound of {_kib(self.limit_bytes)}"
-        return f"{self.shape} at {_kib(self.growth_bytes)}"
+        elif not self.passed:
+            text = f"retained {_kib(self.growth_bytes)} over the bound of {_kib(self.limit_bytes)}"
+        else:
+            text = f"{self.shape} at {_kib(self.growth_bytes)}"
+        if self.noise_bytes > FLAT_BYTES and self.shape != "growing":
+            text += f" (noise {_kib(self.noise_bytes)})"
+        if self.steps:
+            events = ", ".join(f"+{_kib(s.size_bytes)} at call {s.call}" for s in self.steps)
+            text += (
+                f"; not counted: {events}, a one-time step"
+                f" ({STEP_FACTOR}x more than all else retained)"
+            )
+        return text
 
 
 def decide(retained: Sequence[int], *, limit_bytes: int) -> Decision:
@@ -111,7 +198,17 @@ def decide(retained: Sequence[int], *, limit_bytes: int) -> Decision:
     if t.shape == "growing" and t.growth_bytes <= limit_bytes and t.rate > 0:
         crosses_at = calls + math.ceil((limit_bytes - t.growth_bytes) / t.rate)
     passed = t.shape != "growing" and t.growth_bytes <= limit_bytes
-    return Decision(passed, t.shape, t.growth_bytes, limit_bytes, t.rate, calls, crosses_at)
+    return Decision(
+        passed,
+        t.shape,
+        t.growth_bytes,
+        limit_bytes,
+        t.rate,
+        calls,
+        crosses_at,
+        t.noise_bytes,
+        t.steps,
+    )
 
 
 def _kib(n: float) -> str:

@@ -62,8 +62,8 @@ def run(pytester: pytest.Pytester):
 
 @pytest.fixture
 def sub(pytester: pytest.Pytester):
-    """Like ``run``, in a subprocess: verdicts and sizes do not depend on the heap of the
-    pytest running this suite, and xdist starts its workers as processes anyway."""
+    """Like ``run``, in a subprocess: for runs that need a process of their own (xdist starts
+    its workers as processes anyway). Verdicts do not: they hold in-process, under xdist."""
 
     def sub(*args: str, **files: str) -> pytest.RunResult:
         pytester.makeini("[pytest]\nconsole_output_style = classic\n")

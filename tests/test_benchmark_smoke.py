@@ -64,3 +64,20 @@ def test_integrity_cases_are_all_judged_right() -> None:
     assert {"basic_auth_rotating_marker", "unittest_leak", "lru_512_over_32KiB"} <= set(cases)
     assert all(row[3] == "yes" for row in cases.values()), done.stdout + done.stderr
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_sensitivity_benchmark_prints_its_tables_and_meets_its_rule() -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "sensitivity.py"), "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert any(line.startswith("leak ") and "caught" in line for line in lines), done.stdout
+    assert any(line.startswith("smallest steady leak caught 3/3: ") for line in lines)
+    few = lines.index(next(line for line in lines if line.strip().startswith("iterations")))
+    assert [line.split()[0] for line in lines[few + 1 : few + 5]] == ["16", "24", "40", "48"]
+    assert "MISSED" not in done.stdout

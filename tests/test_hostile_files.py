@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-FAST = "@pytest.mark.memguard(iterations=5, warmup=1)"
+FAST = "@pytest.mark.memguard(iterations=16, warmup=1)"
 
 GUARDED = f"""
 import pytest
@@ -34,7 +34,7 @@ def parse():
 parse.__qualname__ = "parse\\udcff"
 
 def test_label(memguard):
-    memguard.run(parse, iterations=5, warmup=1)
+    memguard.run(parse, iterations=16, warmup=1)
 """
 
 OLD = {

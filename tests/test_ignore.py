@@ -84,9 +84,7 @@ def test_ini_ignore_and_bad_holder(run, pytester: pytest.Pytester) -> None:
             pass
         """
     )
-    # In a subprocess, like every verdict that rests on a few KiB: in-process under an xdist
-    # worker the outer session adds to the series (seen once: the ini-ignored test failed).
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:benchmark")
+    result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*ignore='tokenapp:NOPE': cannot find it*module:attribute*"])
     result.stdout.no_fnmatch_line("*INTERNALERROR*")

@@ -224,7 +224,7 @@ def test_frozen():
 
 def test_exception_refusing_notes_is_shown_as_pytest_shows_it(run) -> None:
     guarded = run(
-        "--tb=short", test_f=FROZEN.format(marker="@pytest.mark.memguard(iterations=9)", at=3)
+        "--tb=short", test_f=FROZEN.format(marker="@pytest.mark.memguard(iterations=16)", at=3)
     )
     guarded.assert_outcomes(failed=1)
     guarded.stdout.fnmatch_lines(["*Refused: 3", "*memguard: raised on call 3 (warm-up)*"])
@@ -255,7 +255,7 @@ def test_runs_that_raise_before_a_verdict_are_in_every_report(
                 raise RuntimeError("setup method can no longer be called")
 
         def test_fixture(memguard):
-            memguard.run(lambda: 1 / 0, iterations=5, warmup=1)
+            memguard.run(lambda: 1 / 0, iterations=16, warmup=1)
         """,
     )
     result.assert_outcomes(failed=2)

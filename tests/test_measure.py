@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gc
+import operator
+import sys
 import tracemalloc
 import warnings
 from collections import deque
@@ -10,6 +12,7 @@ from collections import deque
 import pytest
 
 from pytest_memguard import census, verdict
+from pytest_memguard.caches import CacheDropper
 from pytest_memguard.measure import BLOCK_BYTES, GcState, frozen_heap, measure
 
 
@@ -171,3 +174,53 @@ def test_census_sees_only_what_the_measured_calls_made() -> None:
     )
     counts = {t.name: t.count_delta for t in samples.tracked}
     assert counts == {"dict": 50, "list": 50}
+
+
+# --- the plugin never counts itself (issue 10) ------------------------------------------------
+
+
+def test_every_sample_does_the_same_work_so_a_steady_leak_reads_steadily() -> None:
+    # The known-cache dropper once ran only after growth and left free-list blocks behind
+    # until the next collection: one string per call read +7, -5, +7... and a 24-call run
+    # passed as a plateau.
+    keep: list[str] = []
+    samples = measure(
+        lambda: keep.append("x" * 97 + str(len(keep))),
+        warmup=20,
+        iterations=48,
+        on_growth=CacheDropper(),
+    )
+    assert set(map(operator.sub, samples.blocks[1:], samples.blocks)) == {1}
+
+
+def test_what_deciding_to_extend_allocates_is_not_counted() -> None:
+    kept_by_the_caller: list[object] = []
+
+    def extend(samples) -> int:
+        if samples.iterations > 50:
+            return 0
+        kept_by_the_caller.append([object() for _ in range(1000)])  # ~1000 blocks, 8 KiB
+        return 50
+
+    samples = measure(lambda: None, warmup=5, iterations=50, max_iterations=100, extend=extend)
+    assert samples.iterations == 100
+    assert max(samples.blocks) - min(samples.blocks) <= 2
+    assert abs(samples.malloc_bytes[-1] - samples.malloc_bytes[49]) < 1024
+
+
+def test_a_line_tracer_recording_the_plugin_s_lines_on_first_use_adds_nothing() -> None:
+    # What coverage does: the first time a line runs, it is added to a table that stays.
+    seen: dict[tuple[str, int], None] = {}
+
+    def tracer(frame, event, arg):  # type: ignore[no-untyped-def]
+        seen.setdefault((frame.f_code.co_filename, frame.f_lineno), None)
+        return tracer
+
+    sys.settrace(tracer)
+    try:
+        samples = measure(lambda: None, warmup=3, iterations=50, on_growth=CacheDropper())
+    finally:
+        sys.settrace(None)
+    assert any(path.endswith("measure.py") for path, _ in seen)
+    assert verdict.trend(samples.retained).shape == "flat"
+    assert max(samples.retained) < 512, samples.retained[:5]

@@ -65,10 +65,10 @@ def write_baseline(path: Path, tests: dict[str, float], **metadata: object) -> N
 
 
 def test_json_report_lists_every_guarded_test_with_the_documented_fields(
-    sub, pytester: pytest.Pytester
+    run, pytester: pytest.Pytester
 ) -> None:
     # The canonical leak needs the default 200 calls to show; FAST elsewhere.
-    result = sub("--memguard-json=out.json", test_leak=LEAKY, test_clean=CLEAN, test_plain="")
+    result = run("--memguard-json=out.json", test_leak=LEAKY, test_clean=CLEAN, test_plain="")
     result.assert_outcomes(failed=1, passed=1)
     report = read_json(pytester.path / "out.json")
     assert list(report) == ["version", "metadata", "summary", "tests"]
@@ -171,8 +171,8 @@ def test_login(memguard):
 """
 
 
-def test_credentials_never_reach_any_report(sub, pytester: pytest.Pytester) -> None:
-    result = sub(
+def test_credentials_never_reach_any_report(run, pytester: pytest.Pytester) -> None:
+    result = run(
         FAST,
         "--memguard-json=out.json",
         "--memguard-html=out.html",
@@ -202,8 +202,8 @@ def test_credentials_never_reach_any_report(sub, pytester: pytest.Pytester) -> N
 # --- JUnit XML ----------------------------------------------------------------------------------
 
 
-def test_junit_xml_carries_memguard_properties(sub, pytester: pytest.Pytester) -> None:
-    result = sub("--junitxml=junit.xml", test_leak=LEAKY, test_clean=CLEAN, test_plain="")
+def test_junit_xml_carries_memguard_properties(run, pytester: pytest.Pytester) -> None:
+    result = run("--junitxml=junit.xml", test_leak=LEAKY, test_clean=CLEAN, test_plain="")
     result.assert_outcomes(failed=1, passed=1)
     cases = {
         case.get("name"): {p.get("name"): p.get("value") for p in case.iter("property")}
@@ -220,20 +220,20 @@ def test_junit_xml_carries_memguard_properties(sub, pytester: pytest.Pytester) -
 
 
 def test_baseline_gate_passes_then_fails_a_regression_under_the_bound(
-    sub, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+    run, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Run 1, on "main": nothing retained; save the baseline.
-    sub(FAST, "--memguard-save-baseline=base.json", test_ring=RING).assert_outcomes(passed=1)
+    run(FAST, "--memguard-save-baseline=base.json", test_ring=RING).assert_outcomes(passed=1)
     saved = read_json(pytester.path / "base.json")
     assert list(saved["tests"]) == ["test_ring.py::test_cache"]  # type: ignore[call-overload]
     # Same code again: not a regression.
-    again = sub(FAST, "--memguard-baseline=base.json", "--memguard-report")
+    again = run(FAST, "--memguard-baseline=base.json", "--memguard-report")
     again.assert_outcomes(passed=1)
     again.stdout.fnmatch_lines(["test_ring.py::test_cache*PASSED*flat*"])
     again.stdout.no_fnmatch_line("*regressed*")
     # Run 2, a "pull request": a plateau of ~160 KiB, far under max_growth_kb=1000.
     monkeypatch.setenv("BUFFERS", "10")
-    result = sub(
+    result = run(
         FAST, "--memguard-baseline=base.json", "--memguard-report", "--memguard-json=pr.json"
     )
     result.assert_outcomes(failed=1)
@@ -258,9 +258,9 @@ def test_baseline_gate_passes_then_fails_a_regression_under_the_bound(
 
 @pytest.mark.parametrize("where", ["cli", "ini"])
 def test_tolerance_from_cli_or_ini_widens_the_gate(
-    sub, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, where: str
+    run, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, where: str
 ) -> None:
-    sub(FAST, "--memguard-save-baseline=base.json", test_ring=RING).assert_outcomes(passed=1)
+    run(FAST, "--memguard-save-baseline=base.json", test_ring=RING).assert_outcomes(passed=1)
     monkeypatch.setenv("BUFFERS", "10")
     if where == "cli":
         args = ["--memguard-tolerance", "10% + 0.6MiB", "--memguard-baseline=base.json"]
@@ -270,16 +270,14 @@ def test_tolerance_from_cli_or_ini_widens_the_gate(
             "memguard_report = true\n"
         )
         args = []
-    result = pytester.runpytest_subprocess(
-        "-p", "no:cacheprovider", FAST, "--memguard-report", *args
-    )
+    result = pytester.runpytest("-p", "no:cacheprovider", FAST, "--memguard-report", *args)
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["test_ring.py::test_cache*PASSED*plateau*ok*"])
 
 
-def test_tests_absent_from_the_baseline_are_new_not_failed(sub, pytester: pytest.Pytester) -> None:
-    sub(FAST, "--memguard-save-baseline=base.json", test_clean=CLEAN).assert_outcomes(passed=1)
-    result = sub(
+def test_tests_absent_from_the_baseline_are_new_not_failed(run, pytester: pytest.Pytester) -> None:
+    run(FAST, "--memguard-save-baseline=base.json", test_clean=CLEAN).assert_outcomes(passed=1)
+    result = run(
         FAST,
         "--memguard-baseline=base.json",
         "--memguard-report",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from pytest_memguard import verdict
@@ -70,3 +72,99 @@ def test_cache_still_filling_at_first_then_plateau_after_extension() -> None:
 def test_short_and_empty_series() -> None:
     assert verdict.trend([]).shape == "flat"
     assert verdict.trend([10, 20, 30]).shape == "flat"
+
+
+# --- noise, steady rises and one-time steps (issue 10) ----------------------------------------
+
+
+def jitter(n: int, amplitude: int, seed: int = 1) -> list[int]:
+    """Two-state noise like another thread's allocator state: 0 or ``amplitude`` per call."""
+    rng = random.Random(seed)
+    return [amplitude * rng.randint(0, 1) for _ in range(n)]
+
+
+def test_noise_is_the_second_largest_fall_between_calls() -> None:
+    assert verdict.noise(linear(200, 64)) == 0
+    assert verdict.noise([0, 500, 100, 400, 350]) == 50  # falls 400 and 50
+    assert verdict.noise([2048, 0, 0]) == 0  # one fall from the baseline on: a one-time event
+    assert verdict.noise(jitter(200, 2300)) == 2300
+
+
+def test_a_steady_leak_is_growing_however_few_the_calls_the_settings_accept() -> None:
+    for n in range(verdict.MIN_ITERATIONS, 120):
+        assert verdict.trend(linear(n, 64)).shape == "growing", n
+        assert verdict.extension(linear(n, 64), iterations=n, limit_bytes=64 * 1024) == n
+
+
+def test_windows_of_one_call_cannot_tell_a_rise_from_a_step() -> None:
+    # the settings' minimum: the second half of the calls makes 4 windows of 2 calls
+    n = verdict.MIN_ITERATIONS
+    assert (n - n // 2) // verdict.WINDOWS == 2
+    assert verdict.trend(linear(n - 2, 128)).shape == "plateau"
+
+
+def test_a_filling_cache_plus_one_noise_step_in_the_last_window_is_a_plateau() -> None:
+    # A ring buffer that stops filling just inside the last window, and one 64-byte message
+    # of another thread there (xdist's worker): over the bound, so it is not run longer.
+    series = [80 * min(i + 1, 170) for i in range(200)]
+    series[190:] = [s + 64 for s in series[190:]]
+    assert verdict.extension(series, iterations=200, limit_bytes=8 * 1024) == 0
+    d = verdict.decide(series, limit_bytes=8 * 1024)
+    assert (d.shape, d.passed) == ("plateau", False)
+    assert d.reason.startswith("retained 13.3 KiB over the bound of 8.0 KiB")
+
+
+def test_one_step_in_every_window_is_not_steady_growth() -> None:
+    # a rise made of one step per window is still worth a longer run, never a verdict alone
+    series = [4096 * ((i + 1) // 25) for i in range(200)]
+    assert verdict.trend(series).rising
+    assert verdict.trend(series).shape == "plateau"
+    assert verdict.extension(series, iterations=200, limit_bytes=64 * 1024) == 200
+
+
+def test_jitter_is_not_growth_and_a_flat_series_within_its_noise_is_flat() -> None:
+    for seed in range(50):
+        t = verdict.trend(jitter(400, 2300, seed))
+        assert (t.shape, t.noise_bytes) == ("flat", 2300), seed
+
+
+def test_a_leak_larger_than_the_jitter_is_still_caught() -> None:
+    series = [64 * 8 * (i + 1) + j for i, j in enumerate(jitter(400, 2300))]
+    t = verdict.trend(series)
+    assert t.shape == "growing"
+    assert t.rate == pytest.approx(512, rel=0.1)
+
+
+def test_a_one_time_step_is_not_counted_and_is_named() -> None:
+    series = [0] * 150 + [964_400] * 50
+    d = verdict.decide(series, limit_bytes=64 * 1024)
+    assert (d.shape, d.passed, d.growth_bytes) == ("flat", True, 0)
+    assert d.steps == (verdict.Step(call=151, size_bytes=964_400),)
+    assert d.reason == (
+        "flat at 0.0 KiB; not counted: +941.8 KiB at call 151, a one-time step"
+        " (8x more than all else retained)"
+    )
+
+
+def test_a_step_among_real_growth_counts() -> None:
+    # a cache whose table doubles while it fills: the step is part of what it keeps
+    series = [min(i + 1, 100) * 1024 + (64 * 1024 if i >= 60 else 0) for i in range(200)]
+    d = verdict.decide(series, limit_bytes=64 * 1024)
+    assert d.steps == ()
+    assert (d.shape, d.passed, d.growth_bytes) == ("plateau", False, 164 * 1024)
+
+
+def test_small_steps_always_count() -> None:
+    series = [0] * 100 + [verdict.STEP_MIN_BYTES - 1] * 100
+    assert verdict.decide(series, limit_bytes=8 * 1024).passed is False
+
+
+def test_a_leak_beside_a_one_time_step_is_extended_and_judged_without_it() -> None:
+    series = [72 * (i + 1) + (2 * 1024 * 1024 if i >= 80 else 0) for i in range(200)]
+    assert verdict.extension(series, iterations=200, limit_bytes=64 * 1024) == 200
+    d = verdict.decide(series, limit_bytes=64 * 1024)
+    assert d.shape == "growing"
+    assert d.growth_bytes == 72 * 199  # the step's call keeps its 72 bytes in the step
+    assert d.rate == pytest.approx(72)
+    assert "would cross the bound" in d.reason
+    assert "a one-time step" in d.reason
