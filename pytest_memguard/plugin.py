@@ -28,7 +28,8 @@ OPTIONS: tuple[tuple[str, str, str, str], ...] = (
         "iterations",
         "string",
         "N",
-        f"measured calls per guarded test (default {_settings.DEFAULT_ITERATIONS})",
+        f"measured calls per guarded test, at least {_settings.MIN_ITERATIONS}"
+        f" (default {_settings.DEFAULT_ITERATIONS})",
     ),
     (
         "warmup",
