@@ -20,6 +20,7 @@ from pytest_memguard.fixture import SESSION_KEY, memguard
 from pytest_memguard.redact import Secrets, collecting
 from pytest_memguard.session import Layers, MemguardSession
 from pytest_memguard.settings import SettingsError
+from pytest_memguard.verdict import MIN_ITERATIONS
 
 #: (name, ini type, metavar, help): every ``--memguard-NAME`` flag is mirrored by ini key
 #: ``memguard_NAME``; one help string serves both.
@@ -28,7 +29,7 @@ OPTIONS: tuple[tuple[str, str, str, str], ...] = (
         "iterations",
         "string",
         "N",
-        f"measured calls per guarded test, at least {_settings.MIN_ITERATIONS}"
+        f"measured calls per guarded test, at least {MIN_ITERATIONS}"
         f" (default {_settings.DEFAULT_ITERATIONS})",
     ),
     (
