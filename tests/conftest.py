@@ -1,4 +1,4 @@
-"""Shared helpers for the end-to-end tests."""
+"""Fixtures of the end-to-end tests; shared test bodies and factories are in ``helpers``."""
 
 from __future__ import annotations
 
@@ -7,26 +7,6 @@ import types
 from collections.abc import Iterator
 
 import pytest
-
-from pytest_memguard.result import MemguardResult, TypeGrowth
-
-LEAKY = """
-import pytest
-_log = []
-
-@pytest.mark.memguard(max_growth_kb=64)
-def test_leaky():
-    _log.append("alice:" + "s3cret" + str(len(_log) % 1))
-"""
-
-CLEAN = """
-import pytest
-
-@pytest.mark.memguard(max_growth_kb=64)
-def test_clean():
-    assert sum(range(100)) == 4950
-"""
-
 
 INNER_ADDOPTS = "-p no:randomly -p no:asyncio"
 
@@ -83,29 +63,3 @@ def module() -> Iterator[types.ModuleType]:
     sys.modules[mod.__name__] = mod
     yield mod
     del sys.modules[mod.__name__]
-
-
-def result(
-    nodeid: str = "tests/test_a.py::test_x",
-    growth_kb: float = 3.1,
-    *,
-    label: str = "test body",
-    types: tuple[TypeGrowth, ...] = (),
-    measured: bool = True,
-) -> MemguardResult:
-    """A passing, measured result with the numbers a report or a baseline needs."""
-    return MemguardResult(
-        passed=True,
-        growth_kb=growth_kb,
-        limit_kb=256.0,
-        iterations=100,
-        warmup=10,
-        per_call_bytes=growth_kb * 1024 / 100,
-        shape="plateau",
-        reason="within bound",
-        types=types,
-        series=(0, 1024, 2048),
-        nodeid=nodeid,
-        label=label,
-        measured=measured,
-    )

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import result
+from helpers import result
 
 from pytest_memguard.baseline import (
     DEFAULT_TOLERANCE,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import CLEAN, LEAKY
+from helpers import CLEAN, LEAKY
 
 
 @pytest.mark.parametrize(

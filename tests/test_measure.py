@@ -13,7 +13,9 @@ import pytest
 
 from pytest_memguard import census, verdict
 from pytest_memguard.caches import CacheDropper
+from pytest_memguard.guard import guard
 from pytest_memguard.measure import BLOCK_BYTES, GcState, frozen_heap, measure
+from pytest_memguard.settings import Settings
 
 
 def shape_of(fn, *, iterations: int = 200) -> str:
@@ -145,10 +147,21 @@ def test_exception_says_which_call() -> None:
     assert "raised on call 17 (measured)" in "".join(getattr(info.value, "__notes__", []))
 
 
-def test_tracemalloc_state_is_left_alone() -> None:
-    assert not tracemalloc.is_tracing()
-    measure(lambda: None, warmup=1, iterations=3)
-    assert not tracemalloc.is_tracing()
+@pytest.mark.parametrize("frames", [0, 5], ids=["off", "on with 5 frames"])
+def test_explaining_a_failure_restores_tracemalloc(frames: int) -> None:
+    """The explanation pass traces allocations: tracemalloc is left as it was found."""
+    kept: list[bytes] = []
+    if frames:
+        tracemalloc.start(frames)
+    try:
+        result = guard(lambda: kept.append(bytes(512)), Settings(iterations=20), label="leak")
+        assert not result.passed
+        assert result.explain_calls > 0  # the traced pass did run
+        assert tracemalloc.is_tracing() == bool(frames)
+        if frames:
+            assert tracemalloc.get_traceback_limit() == frames
+    finally:
+        tracemalloc.stop()
 
 
 def test_warnings_are_not_kept_per_call_but_reemitted_once() -> None:

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import result
+from helpers import result
 
 from pytest_memguard.baseline import DEFAULT_TOLERANCE, load_baseline
 from pytest_memguard.report import outputs

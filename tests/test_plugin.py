@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import CLEAN, LEAKY
+from helpers import CLEAN, LEAKY
 
 
 def test_marker_catches_the_canonical_leak_far_under_the_bound(run) -> None:
@@ -44,7 +44,6 @@ def test_marker_replays_the_body_with_fixtures_set_up_once(run) -> None:
         def test_body(thing):
             calls.append(thing)
             calls.pop()
-            setups.append(0) if False else None
 
         def test_counts():
             assert setups == [1]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import result
+from helpers import result
 
 from pytest_memguard.report import terminal
 

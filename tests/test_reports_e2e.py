@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from conftest import CLEAN, LEAKY
+from helpers import CLEAN, LEAKY
 
 from pytest_memguard.report.json import TEST_FIELDS
 

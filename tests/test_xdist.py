@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from conftest import CLEAN
+from helpers import CLEAN
 from test_reports_e2e import RING  # keeps BUFFERS x 16 KiB once warm: a plateau
 
 pytest.importorskip("xdist")

@@ -1,0 +1,48 @@
+"""What several test files share: test bodies and a result factory (fixtures are in conftest)."""
+
+from __future__ import annotations
+
+from pytest_memguard.result import MemguardResult, TypeGrowth
+
+LEAKY = """
+import pytest
+_log = []
+
+@pytest.mark.memguard(max_growth_kb=64)
+def test_leaky():
+    _log.append("alice:" + "s3cret" + str(len(_log) % 1))
+"""
+
+CLEAN = """
+import pytest
+
+@pytest.mark.memguard(max_growth_kb=64)
+def test_clean():
+    assert sum(range(100)) == 4950
+"""
+
+
+def result(
+    nodeid: str = "tests/test_a.py::test_x",
+    growth_kb: float = 3.1,
+    *,
+    label: str = "test body",
+    types: tuple[TypeGrowth, ...] = (),
+    measured: bool = True,
+) -> MemguardResult:
+    """A passing, measured result with the numbers a report or a baseline needs."""
+    return MemguardResult(
+        passed=True,
+        growth_kb=growth_kb,
+        limit_kb=256.0,
+        iterations=100,
+        warmup=10,
+        per_call_bytes=growth_kb * 1024 / 100,
+        shape="plateau",
+        reason="within bound",
+        types=types,
+        series=(0, 1024, 2048),
+        nodeid=nodeid,
+        label=label,
+        measured=measured,
+    )
