@@ -100,11 +100,13 @@ def judge(fn: Callable[[], None], *, iterations: int, warmup: int) -> verdict.De
 
     samples = measure.measure(
         fn,
-        warmup=warmup,
-        iterations=iterations,
-        max_iterations=iterations * EXTENSION_FACTOR,
-        extend=extend,
-        on_growth=CacheDropper(),
+        measure.Loop(
+            warmup=warmup,
+            iterations=iterations,
+            max_iterations=iterations * EXTENSION_FACTOR,
+            extend=extend,
+            on_growth=CacheDropper(),
+        ),
     )
     return verdict.decide(samples.retained, limit_bytes=LIMIT_BYTES)
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 import math
 from array import array
 from collections.abc import Callable, Collection
+from dataclasses import dataclass
 
 from pytest_memguard import census, measure, verdict
 from pytest_memguard.caches import CacheDropper, HolderSizes, IgnoreList, describe
 from pytest_memguard.explain import explain
 from pytest_memguard.redact import Secrets
-from pytest_memguard.result import MemguardResult
+from pytest_memguard.result import MemguardResult, TypeGrowth
 from pytest_memguard.settings import Settings
 
 #: A rising trend is given one more run of the same length before it is called growing.
@@ -25,6 +26,45 @@ EXPLAIN_CALLS = 50
 EXPLAIN_MIN_CALLS = 20
 #: What the explanation pass should see retained when the leak rate is known.
 EXPLAIN_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class _Run:
+    """One guarded run's inputs, shared by its steps (never kept after the run)."""
+
+    fn: Callable[[], object]
+    settings: Settings
+    reset: Callable[[], None] | None
+    warmup_done: int
+    seen_warnings: Collection[measure.WarningKey]
+    dropper: CacheDropper
+    ignore: IgnoreList
+
+    def replays(
+        self, calls: int, first: int, reason: str, raised: list[BaseException]
+    ) -> Callable[[], None]:
+        """``calls`` more calls for the explanation pass, numbered on from ``first``; an
+        exception of the code is noted with its call and the verdict, and kept in ``raised``."""
+
+        def run_calls() -> None:
+            __tracebackhide__ = True
+            for i in range(calls):
+                if self.reset is not None:
+                    self.reset()
+                try:
+                    self.fn()
+                except BaseException as exc:
+                    raised.append(exc)
+                    measure.add_note(
+                        exc,
+                        f"memguard: raised on call {first + i + 1} (explaining a failed"
+                        f" verdict: {reason})",
+                    )
+                    raise
+            if self.reset is not None:
+                self.reset()  # what the last call's capture holds is not the code's
+
+        return run_calls
 
 
 def guard(
@@ -38,7 +78,7 @@ def guard(
     warmup_done: int = 0,
     seen_warnings: Collection[measure.WarningKey] = (),
 ) -> MemguardResult:
-    """Measure ``fn`` and return the verdict; a failure carries its explanation.
+    """Measure ``fn``, decide, explain a failure, and return the result as plain data.
 
     ``warmup_done`` counts calls already made (the original test call in marker mode) toward
     the warm-up, and ``seen_warnings`` are the warnings they raised, already shown.
@@ -50,86 +90,23 @@ def guard(
     if settings.disable:
         fn()
         return unmeasured(settings, "not measured (--memguard-disable)", label, nodeid)
-    limit = settings.limit_bytes
-    dropper = CacheDropper()
     ignore = IgnoreList(settings.ignore)
-    holders = ignore.resolve()  # held only for the run, to measure what they keep
-
-    threads_before = measure.other_threads_cpu()
-
-    def extend(samples: measure.Samples) -> int:
-        return verdict.extension(
-            samples.retained, iterations=settings.iterations, limit_bytes=limit
-        )
-
-    samples = measure.measure(
-        fn,
-        warmup=max(settings.warmup - warmup_done, 0),
-        iterations=settings.iterations,
-        max_iterations=settings.iterations * EXTENSION_FACTOR,
-        extend=extend,
-        reset=reset,
-        census=census.tracked_growth,
-        calls_before=warmup_done,
-        seen_warnings=seen_warnings,
-        on_growth=dropper,
-        ignored_bytes=HolderSizes(holders) if holders else None,
-    )
-    ignored_kb = (max(samples.ignored_bytes) if samples.ignored_bytes else 0) / 1024
-    threads = measure.busy_threads(threads_before, measure.other_threads_cpu())
-    holders.clear()  # no reference to user objects outlives the run
-    decision = verdict.decide(samples.retained, limit_bytes=limit)
-    types = tuple(t for t in samples.tracked if not ignore.type(t.name))
-    explanation: tuple[str, ...] = ()
-    disturbed = ""
-    calls = 0  # of the explanation pass, run only after a failed verdict
-    if threads:
-        # Another thread's allocations land in the same counters: say so rather than guess.
-        disturbed = (
-            f"{threads} other thread(s) ran during the measurement: their allocations count as"
-            " retained memory"
-        )
+    run = _Run(fn, settings, reset, warmup_done, seen_warnings, CacheDropper(), ignore)
+    samples, disturbed, ignored_kb = _measure(run)
+    decision = verdict.decide(samples.retained, limit_bytes=settings.limit_bytes)
     per_call = (
         decision.rate
         if decision.shape == "growing"
         else decision.growth_bytes / max(samples.iterations, 1)
     )
+    types = tuple(t for t in samples.tracked if not ignore.type(t.name))
+    explanation: tuple[str, ...] = ()
+    calls = 0  # of the explanation pass, run only after a failed verdict
     if not decision.passed:
         calls = explain_calls(per_call, samples.iterations)
-
         first = max(settings.warmup, warmup_done) + samples.iterations  # calls made so far
-
-        def run_calls() -> None:
-            __tracebackhide__ = True
-            for i in range(calls):
-                if reset is not None:
-                    reset()
-                try:
-                    fn()
-                except BaseException as exc:
-                    app_errors.append(exc)
-                    measure.add_note(
-                        exc,
-                        f"memguard: raised on call {first + i + 1} (explaining a failed"
-                        f" verdict: {decision.reason})",
-                    )
-                    raise
-            if reset is not None:
-                reset()  # what the last call's capture holds is not the code's
-
-        app_errors: list[BaseException] = []
-        try:
-            found = explain(run_calls, secrets(), calls=calls, drop_caches=dropper, ignore=ignore)
-        except BaseException as exc:
-            if not isinstance(exc, Exception) or any(exc is e for e in app_errors):
-                raise  # the code under test raised: that is the failure to show
-            # A fault of the explanation itself must never hide the verdict.
-            explanation = (f"(no explanation: {type(exc).__name__} while explaining)",)
-        else:
-            types = tuple(t for t in found.types if not ignore.type(t.name)) or types
-            explanation = found.lines()
-        finally:
-            app_errors.clear()
+        found, explanation = _explain(run, calls, first, decision.reason, secrets)
+        types = found or types
     return MemguardResult(
         passed=decision.passed,
         growth_kb=round(decision.growth_bytes / 1024, 3),
@@ -144,10 +121,75 @@ def guard(
         nodeid=nodeid,
         label=label,
         explanation=explanation,
-        ignored=_ignored(dropper, ignore, ignored_kb),
+        ignored=_ignored(run.dropper, ignore, ignored_kb),
         disturbed=disturbed,
         explain_calls=calls,
     )
+
+
+def _measure(run: _Run) -> tuple[measure.Samples, str, float]:
+    """The measured series, why it may be disturbed (another thread ran), and the most the
+    ignored holders kept, in KiB."""
+    __tracebackhide__ = True
+    settings = run.settings
+    holders = run.ignore.resolve()  # held only for the run, to measure what they keep
+
+    def extend(samples: measure.Samples) -> int:
+        return verdict.extension(
+            samples.retained, iterations=settings.iterations, limit_bytes=settings.limit_bytes
+        )
+
+    threads_before = measure.other_threads_cpu()
+    samples = measure.measure(
+        run.fn,
+        measure.Loop(
+            warmup=max(settings.warmup - run.warmup_done, 0),
+            iterations=settings.iterations,
+            max_iterations=settings.iterations * EXTENSION_FACTOR,
+            extend=extend,
+            reset=run.reset,
+            census=census.tracked_growth,
+            calls_before=run.warmup_done,
+            seen_warnings=run.seen_warnings,
+            on_growth=run.dropper,
+            ignored_bytes=HolderSizes(holders) if holders else None,
+        ),
+    )
+    threads = measure.busy_threads(threads_before, measure.other_threads_cpu())
+    holders.clear()  # no reference to user objects outlives the run
+    # Another thread's allocations land in the same counters: say so rather than guess.
+    disturbed = (
+        f"{threads} other thread(s) ran during the measurement: their allocations count as"
+        " retained memory"
+        if threads
+        else ""
+    )
+    ignored_kb = (max(samples.ignored_bytes) if samples.ignored_bytes else 0) / 1024
+    return samples, disturbed, ignored_kb
+
+
+def _explain(
+    run: _Run, calls: int, first: int, reason: str, secrets: Callable[[], Secrets]
+) -> tuple[tuple[TypeGrowth, ...], tuple[str, ...]]:
+    """The types and the lines explaining a failed verdict; a fault of the explanation
+    itself never hides the verdict, but the code's own exception is the failure."""
+    __tracebackhide__ = True
+    raised: list[BaseException] = []
+    try:
+        found = explain(
+            run.replays(calls, first, reason, raised),
+            secrets(),
+            calls=calls,
+            drop_caches=run.dropper,
+            ignore=run.ignore,
+        )
+    except BaseException as exc:
+        if not isinstance(exc, Exception) or any(exc is e for e in raised):
+            raise  # the code under test raised: that is the failure to show
+        return (), (f"(no explanation: {type(exc).__name__} while explaining)",)
+    finally:
+        raised.clear()
+    return tuple(t for t in found.types if not run.ignore.type(t.name)), found.lines()
 
 
 def explain_calls(per_call_bytes: float, measured: int) -> int:

@@ -297,133 +297,149 @@ def raised_on(exc: BaseException) -> str | None:
     return None
 
 
-def measure(
-    fn: Callable[[], object],
-    *,
-    warmup: int,
-    iterations: int,
-    max_iterations: int | None = None,
-    extend: Callable[[Samples], int] | None = None,
-    reset: Callable[[], None] | None = None,
-    census: Callable[[], tuple[TypeGrowth, ...]] | None = None,
-    calls_before: int = 0,
-    seen_warnings: Collection[WarningKey] = (),
-    on_growth: Callable[[], None] | None = None,
-    ignored_bytes: Callable[[], int] | None = None,
-) -> Samples:
-    """Call ``fn`` ``warmup + iterations`` times and sample retained memory after each call.
+@dataclass(frozen=True)
+class Loop:
+    """How :func:`measure` runs: how many calls, and what the caller plugs in.
 
     ``extend`` sees the samples so far and returns how many more calls to make (0 to stop), up
     to ``max_iterations`` in all: the verdict uses it to keep a run going while a trend is still
-    ambiguous. ``reset`` runs before every call and after each measured one (before its
-    sample), to drop what the test runner captured from it (output, log records). ``census``
-    runs at the end while the heap is still frozen, when ``gc.get_objects()`` returns only
-    what the measured calls made. An exception from ``fn``
-    propagates with a note saying on which call it was raised, counting ``calls_before``
-    calls made by the caller. Warnings raised by the calls are re-emitted once each at the end,
-    except those in ``seen_warnings`` (the caller already showed them).
-    ``on_growth`` runs after every call, before the counters are read: it drops caches that
-    are not the code's leak. Every sample does the same work, so that what the sampling itself
-    leaves behind (free lists, its own lookups) never alternates from call to call.
-    ``ignored_bytes`` measures holders the user told us to ignore; their growth is taken out of
-    the retained series.
+    ambiguous. ``reset`` runs before every call and before every sample, to drop what the test
+    runner captured from the call (output, log records). ``census`` runs at the end while the
+    heap is still frozen, when ``gc.get_objects()`` returns only what the measured calls made.
+    An exception from the calls propagates with a note saying on which call it was raised,
+    counting ``calls_before`` calls made by the caller. Warnings raised by the calls are
+    re-emitted once each at the end, except those in ``seen_warnings`` (the caller already
+    showed them). ``on_growth`` runs before every sample: it drops caches that are not the
+    code's leak. ``ignored_bytes`` measures holders the user told us to ignore; their growth is
+    taken out of the retained series.
     """
-    __tracebackhide__ = True
-    capacity = max(iterations, max_iterations or 0)
-    saved = GcState.save()
-    # Raw counter values, index 0 the baseline; allocated up front so that sampling (and
-    # extending the run) allocates nothing the counters would see.
-    blocks = array("q", bytes(8 * (capacity + 1)))
-    malloc_bytes = array("q", bytes(8 * (capacity + 1)))
-    ignored = array("q", bytes(8 * (capacity + 1)))
-    # What the plugin itself changed in the two counters between calls (deciding to extend
-    # the run), kept out of every later sample.
-    offset = array("q", bytes(16))
-    before = reset or _nothing
-    tracked: tuple[TypeGrowth, ...] = ()
 
-    def sample(i: int) -> None:
+    warmup: int
+    iterations: int
+    max_iterations: int | None = None
+    extend: Callable[[Samples], int] | None = None
+    reset: Callable[[], None] | None = None
+    census: Callable[[], tuple[TypeGrowth, ...]] | None = None
+    calls_before: int = 0
+    seen_warnings: Collection[WarningKey] = ()
+    on_growth: Callable[[], None] | None = None
+    ignored_bytes: Callable[[], int] | None = None
+
+    @property
+    def capacity(self) -> int:
+        """The most measured calls the run may make, extensions included."""
+        return max(self.iterations, self.max_iterations or 0)
+
+
+class _Counters:
+    """Raw counter values after each measured call, index 0 the baseline.
+
+    Allocated up front, so that sampling (and extending the run) allocates nothing the
+    counters would see. Every sample does the same work, so that what the sampling itself
+    leaves behind (free lists, its own lookups) never alternates from call to call.
+    """
+
+    def __init__(self, loop: Loop) -> None:
+        self.loop = loop
+        self.reset = loop.reset or _nothing
+        size = 8 * (loop.capacity + 1)
+        self.blocks = array("q", bytes(size))
+        self.malloc_bytes = array("q", bytes(size))
+        self.ignored = array("q", bytes(size))
+        # What the plugin itself changed in the two counters between calls (deciding to
+        # extend the run), kept out of every later sample.
+        self.offset = array("q", bytes(16))
+
+    def sample(self, i: int) -> None:
         """Collect, drop what is not the code's, then read the counters into index ``i``."""
-        before()  # what pytest captured from the call is not the code's either
+        self.reset()  # what pytest captured from the call is not the code's either
         gc.collect()
         # CPython's type attribute cache keeps the names it looked up, and known caches are
         # not the code's leak. Dropped after every call, so each sample does the same work.
         sys._clear_type_cache()
-        if on_growth is not None:
-            on_growth()
+        if self.loop.on_growth is not None:
+            self.loop.on_growth()
         gc.collect()  # dropping fills the interpreter's free lists; no sample counts them
-        blocks[i] = sys.getallocatedblocks() - offset[0]
-        malloc_bytes[i] = malloc_in_use() - offset[1]
-        if ignored_bytes is not None:
-            ignored[i] = ignored_bytes()
+        self.blocks[i] = sys.getallocatedblocks() - self.offset[0]
+        self.malloc_bytes[i] = malloc_in_use() - self.offset[1]
+        if self.loop.ignored_bytes is not None:
+            self.ignored[i] = self.loop.ignored_bytes()
 
-    def rebase(i: int) -> None:
-        """Take what the plugin changed since sample ``i`` out of the samples to come."""
-        gc.collect()
-        sys._clear_type_cache()
-        offset[0] = sys.getallocatedblocks() - blocks[i]
-        offset[1] = malloc_in_use() - malloc_bytes[i]
+    def more(self, done: int) -> int:
+        """How many more calls ``extend`` asks for after ``done``; what asking allocated is
+        taken out of the samples to come."""
+        if self.loop.extend is None:
+            return 0
+        more = min(self.loop.extend(self.samples(done)), self.loop.capacity - done)
+        if more > 0:
+            gc.collect()
+            sys._clear_type_cache()
+            self.offset[0] = sys.getallocatedblocks() - self.blocks[done]
+            self.offset[1] = malloc_in_use() - self.malloc_bytes[done]
+        return more
 
+    def samples(self, n: int, tracked: tuple[TypeGrowth, ...] = ()) -> Samples:
+        b0, m0, x0 = self.blocks[0], self.malloc_bytes[0], self.ignored[0]
+        return Samples(
+            tuple(b - b0 for b in self.blocks[1 : n + 1]),
+            tuple(m - m0 for m in self.malloc_bytes[1 : n + 1]),
+            self.loop.warmup,
+            tracked,
+            tuple(x - x0 for x in self.ignored[1 : n + 1]),
+        )
+
+
+def measure(fn: Callable[[], object], loop: Loop) -> Samples:
+    """Call ``fn`` ``loop.warmup + loop.iterations`` times (more if ``loop.extend`` asks) and
+    sample retained memory after each measured call; gc state is restored after."""
+    __tracebackhide__ = True
+    counters = _Counters(loop)
+    saved = GcState.save()
+    tracked: tuple[TypeGrowth, ...] = ()
     try:
-        with _warnings_aside(seen_warnings) as aside, ExitStack() as stack:
-            froze = False
-            total = warmup + iterations
-            call = 0
-            # One loop for warm-up and measured calls, sampled from the baseline on: every
-            # line of the plugin runs before the baseline is read, so that a tracer recording
-            # lines on first use (coverage) or a first import adds nothing to the samples.
-            while True:
-                if call == max(warmup - 1, 0):
-                    # Before the last warm-up call, so that the baseline follows a call exactly
-                    # as every sample does (a thread the call started may still be exiting).
-                    froze = stack.enter_context(frozen_heap())
-                    sample(0)  # a dry run of the sampling (and pympler's import)
-                if call >= warmup:
-                    sample(call - warmup)
-                    if call == warmup and froze:
-                        gc.freeze()  # what the last warm-up call kept joins the frozen heap
-                    if call == total:
-                        done = call - warmup
-                        more = (
-                            min(
-                                extend(_samples(blocks, malloc_bytes, ignored, done, warmup)),
-                                capacity - done,
-                            )
-                            if extend
-                            else 0
-                        )
-                        if more <= 0:
-                            break
-                        rebase(done)
-                        total += more
-                before()
-                aside.call = calls_before + call + 1
-                _call(fn, aside.call, "warm-up" if call < warmup else "measured")
-                aside.drain()
-                call += 1
-            if census is not None and froze:
-                tracked = census()
+        with _warnings_aside(loop.seen_warnings) as aside, ExitStack() as stack:
+            done, froze = _calls(fn, counters, aside, stack)
+            if loop.census is not None and froze:
+                tracked = loop.census()
     finally:
         saved.restore()
-    return _samples(blocks, malloc_bytes, ignored, total - warmup, warmup, tracked)
+    return counters.samples(done, tracked)
 
 
-def _samples(
-    blocks: array[int],
-    malloc_bytes: array[int],
-    ignored: array[int],
-    n: int,
-    warmup: int,
-    tracked: tuple[TypeGrowth, ...] = (),
-) -> Samples:
-    b0, m0 = blocks[0], malloc_bytes[0]
-    return Samples(
-        tuple(b - b0 for b in blocks[1 : n + 1]),
-        tuple(m - m0 for m in malloc_bytes[1 : n + 1]),
-        warmup,
-        tracked,
-        tuple(x - ignored[0] for x in ignored[1 : n + 1]),
-    )
+def _calls(
+    fn: Callable[[], object], counters: _Counters, aside: _WarningsAside, stack: ExitStack
+) -> tuple[int, bool]:
+    """The calls, warm-up and measured, in one loop sampled from the baseline on.
+
+    Every line of the plugin runs before the baseline is read, so that a tracer recording
+    lines on first use (coverage) or a first import adds nothing to the samples. Returns the
+    measured calls made and whether the heap was frozen (left to ``stack`` to unfreeze).
+    """
+    __tracebackhide__ = True
+    loop = counters.loop
+    froze = False
+    total = loop.warmup + loop.iterations
+    call = 0
+    while True:
+        if call == max(loop.warmup - 1, 0):
+            # Before the last warm-up call, so that the baseline follows a call exactly as
+            # every sample does (a thread the call started may still be exiting).
+            froze = stack.enter_context(frozen_heap())
+            counters.sample(0)  # a dry run of the sampling (and pympler's import)
+        if call >= loop.warmup:
+            counters.sample(call - loop.warmup)
+            if call == loop.warmup and froze:
+                gc.freeze()  # what the last warm-up call kept joins the frozen heap
+            if call == total:
+                more = counters.more(call - loop.warmup)
+                if more <= 0:
+                    return call - loop.warmup, froze
+                total += more
+        counters.reset()
+        aside.call = loop.calls_before + call + 1
+        _call(fn, aside.call, "warm-up" if call < loop.warmup else "measured")
+        aside.drain()
+        call += 1
 
 
 def _nothing() -> None:

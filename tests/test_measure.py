@@ -14,12 +14,12 @@ import pytest
 from pytest_memguard import census, verdict
 from pytest_memguard.caches import CacheDropper
 from pytest_memguard.guard import guard
-from pytest_memguard.measure import BLOCK_BYTES, GcState, frozen_heap, measure
+from pytest_memguard.measure import BLOCK_BYTES, GcState, Loop, frozen_heap, measure
 from pytest_memguard.settings import Settings
 
 
 def shape_of(fn, *, iterations: int = 200) -> str:
-    samples = measure(fn, warmup=10, iterations=iterations)
+    samples = measure(fn, Loop(warmup=10, iterations=iterations))
     return verdict.trend(samples.retained).shape
 
 
@@ -30,7 +30,9 @@ def test_clean_callable_is_flat() -> None:
 def test_untracked_strings_in_an_old_list_are_seen() -> None:
     # objgraph's gc-based counts miss this: str is not tracked and the list is old.
     keep: list[str] = []
-    samples = measure(lambda: keep.append(f"alice:s3cret{len(keep)}"), warmup=5, iterations=200)
+    samples = measure(
+        lambda: keep.append(f"alice:s3cret{len(keep)}"), Loop(warmup=5, iterations=200)
+    )
     assert verdict.trend(samples.retained).shape == "growing"
     assert samples.blocks[-1] >= 190
     assert 50 <= samples.retained[-1] / 200 <= 120
@@ -38,7 +40,7 @@ def test_untracked_strings_in_an_old_list_are_seen() -> None:
 
 def test_large_buffers_are_counted_in_bytes() -> None:
     keep: list[bytes] = []
-    samples = measure(lambda: keep.append(bytes(4096 + len(keep))), warmup=5, iterations=100)
+    samples = measure(lambda: keep.append(bytes(4096 + len(keep))), Loop(warmup=5, iterations=100))
     assert samples.retained[-1] >= 100 * 4096
     assert samples.retained[-1] > samples.blocks[-1] * BLOCK_BYTES
 
@@ -58,7 +60,7 @@ def test_leak_every_tenth_call_is_growing() -> None:
 def test_bounded_deque_is_a_plateau() -> None:
     log: deque[str] = deque(maxlen=50)
     samples = measure(
-        lambda: log.append(f"user-{len(log)}-{id(log)}" * 2), warmup=0, iterations=200
+        lambda: log.append(f"user-{len(log)}-{id(log)}" * 2), Loop(warmup=0, iterations=200)
     )
     assert verdict.trend(samples.retained).shape in ("plateau", "flat")
 
@@ -70,7 +72,9 @@ def test_extension_runs_more_calls_when_asked() -> None:
         seen.append(samples.iterations)
         return 50 if samples.iterations < 150 else 0
 
-    samples = measure(lambda: None, warmup=0, iterations=100, max_iterations=150, extend=extend)
+    samples = measure(
+        lambda: None, Loop(warmup=0, iterations=100, max_iterations=150, extend=extend)
+    )
     assert seen == [100, 150]
     assert samples.iterations == 150
 
@@ -84,7 +88,7 @@ def test_gc_state_is_restored_after_a_run_and_after_an_exception() -> None:
     gc.disable()
     gc.set_threshold(500, 5, 5)
     try:
-        measure(lambda: None, warmup=1, iterations=5)
+        measure(lambda: None, Loop(warmup=1, iterations=5))
         assert (gc.isenabled(), gc.get_threshold(), gc.get_freeze_count()) == (
             False,
             (500, 5, 5),
@@ -95,7 +99,7 @@ def test_gc_state_is_restored_after_a_run_and_after_an_exception() -> None:
             raise KeyError("x")
 
         with pytest.raises(KeyError):
-            measure(boom, warmup=0, iterations=5)
+            measure(boom, Loop(warmup=0, iterations=5))
         assert (gc.isenabled(), gc.get_threshold(), gc.get_freeze_count()) == (
             False,
             (500, 5, 5),
@@ -130,7 +134,7 @@ def test_frozen_heap_leaves_a_heap_the_code_froze_frozen() -> None:
 
 def test_first_measured_call_does_not_seem_to_free() -> None:
     # The baseline is read after a full collection (free lists emptied), like every sample.
-    samples = measure(lambda: [(i, float(i)) for i in range(200)], warmup=5, iterations=20)
+    samples = measure(lambda: [(i, float(i)) for i in range(200)], Loop(warmup=5, iterations=20))
     assert min(samples.retained) > -1024, samples.retained[:5]
 
 
@@ -143,7 +147,7 @@ def test_exception_says_which_call() -> None:
             raise ValueError("bad header")
 
     with pytest.raises(ValueError, match="bad header") as info:
-        measure(flaky, warmup=10, iterations=20)
+        measure(flaky, Loop(warmup=10, iterations=20))
     assert "raised on call 17 (measured)" in "".join(getattr(info.value, "__notes__", []))
 
 
@@ -170,7 +174,7 @@ def test_warnings_are_not_kept_per_call_but_reemitted_once() -> None:
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        samples = measure(warns, warmup=2, iterations=100)
+        samples = measure(warns, Loop(warmup=2, iterations=100))
     assert verdict.trend(samples.retained).shape == "flat"
     assert [str(w.message) for w in caught] == [
         "deprecated thing (memguard: first raised on call 1)"
@@ -180,10 +184,10 @@ def test_warnings_are_not_kept_per_call_but_reemitted_once() -> None:
 def test_census_sees_only_what_the_measured_calls_made() -> None:
     keep: list[dict[str, list[int]]] = []
     samples = measure(
-        lambda: keep.append({"n": [len(keep)]}),  # a dict of atoms alone is not gc-tracked
-        warmup=5,
-        iterations=50,
-        census=census.tracked_growth,
+        lambda: keep.append({"n": [len(keep)]}),
+        Loop(  # a dict of atoms alone is not gc-tracked
+            warmup=5, iterations=50, census=census.tracked_growth
+        ),
     )
     counts = {t.name: t.count_delta for t in samples.tracked}
     assert counts == {"dict": 50, "list": 50}
@@ -199,9 +203,7 @@ def test_every_sample_does_the_same_work_so_a_steady_leak_reads_steadily() -> No
     keep: list[str] = []
     samples = measure(
         lambda: keep.append("x" * 97 + str(len(keep))),
-        warmup=20,
-        iterations=48,
-        on_growth=CacheDropper(),
+        Loop(warmup=20, iterations=48, on_growth=CacheDropper()),
     )
     assert set(map(operator.sub, samples.blocks[1:], samples.blocks)) == {1}
 
@@ -215,7 +217,9 @@ def test_what_deciding_to_extend_allocates_is_not_counted() -> None:
         kept_by_the_caller.append([object() for _ in range(1000)])  # ~1000 blocks, 8 KiB
         return 50
 
-    samples = measure(lambda: None, warmup=5, iterations=50, max_iterations=100, extend=extend)
+    samples = measure(
+        lambda: None, Loop(warmup=5, iterations=50, max_iterations=100, extend=extend)
+    )
     assert samples.iterations == 100
     assert max(samples.blocks) - min(samples.blocks) <= 2
     assert abs(samples.malloc_bytes[-1] - samples.malloc_bytes[49]) < 1024
@@ -231,7 +235,7 @@ def test_a_line_tracer_recording_the_plugin_s_lines_on_first_use_adds_nothing() 
 
     sys.settrace(tracer)
     try:
-        samples = measure(lambda: None, warmup=3, iterations=50, on_growth=CacheDropper())
+        samples = measure(lambda: None, Loop(warmup=3, iterations=50, on_growth=CacheDropper()))
     finally:
         sys.settrace(None)
     assert any(path.endswith("measure.py") for path, _ in seen)
