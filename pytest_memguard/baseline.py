@@ -31,10 +31,11 @@ from pytest_memguard.files import (
 )
 from pytest_memguard.result import MemguardResult, TypeGrowth
 from pytest_memguard.settings import MAX_GROWTH_KB
+from pytest_memguard.units import kib
 
 BASELINE_VERSION = 1
 #: How many of a test's growing types a baseline keeps; enough to name what is new.
-TOP_TYPES = 5
+BASELINE_TYPES = 5
 SAVE_OPTION = "--memguard-save-baseline"
 #: The largest per-type count or size a baseline may hold: what a signed 64-bit counter holds.
 MAX_TYPE_DELTA = 2**63 - 1
@@ -290,12 +291,12 @@ def compare(
             None,
             None,
             tolerance,
-            f"new: {_kib(current)} (not in the baseline; {context})",
+            f"new: {kib(current)} (not in the baseline; {context})",
         )
     allowed = tolerance.allowed_kb(entry.growth_kb)
     known = {t.name for t in entry.types}
     new_types = tuple(
-        t.name for t in result.types[:TOP_TYPES] if t.name not in known and t.size_delta > 0
+        t.name for t in result.types[:BASELINE_TYPES] if t.name not in known and t.size_delta > 0
     )
     status: Status
     if current > allowed:
@@ -306,10 +307,10 @@ def compare(
         status = "ok"
     detail = context
     if status == "regressed":
-        detail += f"; allowed up to {_kib(allowed)}"
+        detail += f"; allowed up to {kib(allowed)}"
         if new_types:
             detail += f"; newly growing: {', '.join(new_types)}"
-    message = f"{status}: {_kib(entry.growth_kb)} -> {_kib(current)} ({detail})"
+    message = f"{status}: {kib(entry.growth_kb)} -> {kib(current)} ({detail})"
     return Comparison(key, status, current, entry.growth_kb, allowed, tolerance, message, new_types)
 
 
@@ -372,7 +373,7 @@ def save_baseline(
         if result.measured:
             key = baseline_key(result)
             measured.add(key)
-            tests[key] = _entry_json(BaselineEntry(result.growth_kb, result.types[:TOP_TYPES]))
+            tests[key] = _entry_json(BaselineEntry(result.growth_kb, result.types[:BASELINE_TYPES]))
     kept = 0
     if previous is not None:
         for key, entry in previous.tests.items():
@@ -396,7 +397,7 @@ def _entry_json(entry: BaselineEntry) -> dict[str, object]:
         "growth_kb": _round(entry.growth_kb),
         "types": [
             {"name": t.name, "size_delta": t.size_delta, "count_delta": t.count_delta}
-            for t in entry.types[:TOP_TYPES]
+            for t in entry.types[:BASELINE_TYPES]
         ],
     }
 
@@ -506,10 +507,6 @@ def _round(value: float | None) -> float | None:
     if value is None or not math.isfinite(value):
         return None
     return round(value, 3)
-
-
-def _kib(value: float) -> str:
-    return f"{value:.1f} KiB"
 
 
 def _number(value: float) -> str:

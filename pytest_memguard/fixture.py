@@ -47,15 +47,8 @@ class Memguard:
         __tracebackhide__ = True
         if not callable(fn):
             raise TypeError(f"memguard.run() needs a callable, got {type(fn).__name__}")
-        settings = self._settings(
-            {
-                "max_growth_kb": max_growth_kb,
-                "iterations": iterations,
-                "warmup": warmup,
-                "ignore": ignore,
-            },
-            "memguard.run()",
-        )
+        keywords = _keywords(max_growth_kb, iterations, warmup, ignore)
+        settings = self._settings(keywords, "memguard.run()")
         name = getattr(fn, "__qualname__", type(fn).__name__)
         return self._session.judge(self._item, fn, settings, label=f"run({name})")
 
@@ -76,15 +69,8 @@ class Memguard:
     ) -> MemguardResult:
         """Send the request(s) through the Flask test client with Basic Auth, repeatedly."""
         __tracebackhide__ = True
-        settings = self._settings(
-            {
-                "max_growth_kb": max_growth_kb,
-                "iterations": iterations,
-                "warmup": warmup,
-                "ignore": ignore,
-            },
-            "memguard.flask()",
-        )
+        keywords = _keywords(max_growth_kb, iterations, warmup, ignore)
+        settings = self._settings(keywords, "memguard.flask()")
         call = FlaskCall(
             app_or_client,
             path,
@@ -109,6 +95,18 @@ class Memguard:
     def basic_auth(user: str, password: str) -> dict[str, str]:
         """The ``Authorization`` header for HTTP Basic Auth (RFC 7617, UTF-8)."""
         return _basic_auth(user, password)
+
+
+def _keywords(
+    max_growth_kb: float | None, iterations: int | None, warmup: int | None, ignore: object
+) -> dict[str, object]:
+    """A call's settings keywords, as the marker takes them (``None``: not given)."""
+    return {
+        "max_growth_kb": max_growth_kb,
+        "iterations": iterations,
+        "warmup": warmup,
+        "ignore": ignore,
+    }
 
 
 @pytest.fixture

@@ -26,6 +26,8 @@ EXPLAIN_CALLS = 50
 EXPLAIN_MIN_CALLS = 20
 #: What the explanation pass should see retained when the leak rate is known.
 EXPLAIN_BYTES = 64 * 1024
+#: Growing types a failure message lists (the reports list all the census kept).
+SHOWN_TYPES = 5
 
 
 @dataclass(frozen=True)
@@ -218,8 +220,9 @@ def failure_message(result: MemguardResult) -> str:
     if result.types:
         over = result.explain_calls
         lines.append(f"  top growing types{f' over {over} more calls' if over else ''}:")
-        width = max(len(t.name) for t in result.types[:5])
-        for t in result.types[:5]:
+        shown = result.types[:SHOWN_TYPES]
+        width = max(len(t.name) for t in shown)
+        for t in shown:
             size = f"{t.size_delta / 1024:+9,.1f} KiB"
             tracked = "" if t.tracked_delta is None else f" ({t.tracked_delta:+,} gc-tracked)"
             lines.append(f"    {t.name:<{width}}  {t.count_delta:+8,} objects{tracked}  {size}")

@@ -208,15 +208,7 @@ class MemguardSession:
             result = replace(result, label=relabel(secrets))
         result = self._record_web(result, statuses)
         if warn_on_errors and only_errors(result.statuses):
-            codes = ", ".join(str(code) for code in sorted(result.statuses))
-            warnings.warn(
-                MemguardStatusWarning(
-                    f"memguard: {result.label}: every call got {codes}, so this run measured"
-                    " error pages; check the path, or pass expect_status= to make the status"
-                    " part of the test"
-                ),
-                stacklevel=3,
-            )
+            warnings.warn(_error_pages(result), stacklevel=3)
         return self._verdict(item, result)
 
     def _record_web(
@@ -358,6 +350,14 @@ def _add_properties(
     )
     if comparison is not None:
         item.user_properties.append(("memguard_baseline", comparison.status))
+
+
+def _error_pages(result: MemguardResult) -> MemguardStatusWarning:
+    codes = ", ".join(str(code) for code in sorted(result.statuses))
+    return MemguardStatusWarning(
+        f"memguard: {result.label}: every call got {codes}, so this run measured error pages;"
+        " check the path, or pass expect_status= to make the status part of the test"
+    )
 
 
 def _message_repr(item: pytest.Item, excinfo: pytest.ExceptionInfo[BaseException]) -> str:

@@ -28,9 +28,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
 
-Shape = Literal["flat", "plateau", "growing"]
+from pytest_memguard.result import Shape
+from pytest_memguard.units import kib
 
 #: The tail is cut into this many windows; each must gain for the series to count as rising.
 WINDOWS = 4
@@ -167,8 +167,8 @@ class Decision:
             # Not run longer: over the bound either way, and a cache still filling past it
             # looks the same as a leak, so say both facts rather than guess which.
             text = (
-                f"retained {_kib(self.growth_bytes)}, over the bound of"
-                f" {_kib(self.limit_bytes)}, and still growing at ~{self.rate:,.0f} B/call"
+                f"retained {kib(self.growth_bytes / 1024)}, over the bound of"
+                f" {kib(self.limit_bytes / 1024)}, and still growing at ~{self.rate:,.0f} B/call"
                 f" at call {self.calls}"
             )
         elif self.shape == "growing":
@@ -177,13 +177,16 @@ class Decision:
                 f" would cross the bound after ~{self.crosses_at:,} calls"
             )
         elif not self.passed:
-            text = f"retained {_kib(self.growth_bytes)} over the bound of {_kib(self.limit_bytes)}"
+            text = (
+                f"retained {kib(self.growth_bytes / 1024)} over the bound of"
+                f" {kib(self.limit_bytes / 1024)}"
+            )
         else:
-            text = f"{self.shape} at {_kib(self.growth_bytes)}"
+            text = f"{self.shape} at {kib(self.growth_bytes / 1024)}"
         if self.noise_bytes > FLAT_BYTES and self.shape != "growing":
-            text += f" (noise {_kib(self.noise_bytes)})"
+            text += f" (noise {kib(self.noise_bytes / 1024)})"
         if self.steps:
-            events = ", ".join(f"+{_kib(s.size_bytes)} at call {s.call}" for s in self.steps)
+            events = ", ".join(f"+{kib(s.size_bytes / 1024)} at call {s.call}" for s in self.steps)
             text += (
                 f"; not counted: {events}, a one-time step"
                 f" ({STEP_FACTOR}x more than all else retained)"
@@ -209,7 +212,3 @@ def decide(retained: Sequence[int], *, limit_bytes: int) -> Decision:
         t.noise_bytes,
         t.steps,
     )
-
-
-def _kib(n: float) -> str:
-    return f"{n / 1024:,.1f} KiB"

@@ -13,17 +13,20 @@ import base64
 import hashlib
 import html
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from pytest_memguard.baseline import Comparison, baseline_key
 from pytest_memguard.files import escape_surrogates
 from pytest_memguard.result import MemguardResult
+from pytest_memguard.units import kib
 
 #: The growth curve is drawn with at most this many points, whatever the iteration count.
 MAX_POINTS = 400
 
 # Chart geometry, in SVG user units.
 _W, _H = 760, 260
+#: Sizes below this are shown in bytes, above it in KiB.
+BYTES_UP_TO = 10 * 1024
 _LEFT, _RIGHT, _TOP, _BOTTOM = 64, 20, 16, 46
 
 _CSS = """
@@ -312,8 +315,8 @@ def _summary_row(index: int, result: MemguardResult, comparison: Comparison | No
     cells = [
         f'<td data-sort="{_e(result.nodeid)}">{name}</td>',
         f'<td data-sort="{_rank(result)}">{_verdict(result)}</td>',
-        _num_cell(result.growth_kb if measured else None, _kib(result.growth_kb)),
-        _num_cell(result.limit_kb, _kib(result.limit_kb)),
+        _num_cell(result.growth_kb if measured else None, kib(result.growth_kb)),
+        _num_cell(result.limit_kb, kib(result.limit_kb)),
         _num_cell(result.per_call_bytes if measured else None, _bytes(result.per_call_bytes)),
         f'<td data-sort="{_SHAPE_RANK.get(result.shape, 3) if measured else ""}">'
         f"{_e(result.shape) if measured else chr(0x2013)}</td>",
@@ -338,7 +341,7 @@ def _baseline_cell(comparison: Comparison | None) -> str:
         return f'<td class="num" data-sort="">{badge}</td>'
     return (
         f'<td class="num" data-sort="{delta!r}" title="{_e(comparison.message)}">'
-        f"{_e(_kib(delta, sign=True))} {badge}</td>"
+        f"{_e(kib(delta, sign=True))} {badge}</td>"
     )
 
 
@@ -354,8 +357,8 @@ def _section(
     is_open = " open" if failed or not many or (comparison and comparison.regressed) else ""
     label = f' <span class="sub">{_e(result.sublabel)}</span>' if result.sublabel else ""
     stats = [
-        ("Growth", _kib(result.growth_kb) if result.measured else "\u2013"),
-        ("Limit", _kib(result.limit_kb)),
+        ("Growth", kib(result.growth_kb) if result.measured else "\u2013"),
+        ("Limit", kib(result.limit_kb)),
         ("Per call", _bytes(result.per_call_bytes) if result.measured else "\u2013"),
         ("Shape", result.shape if result.measured else "\u2013"),
         ("Calls", f"{result.iterations:,}"),
@@ -467,14 +470,37 @@ def chart_svg(result: MemguardResult, *, chart_id: str = "chart") -> str:
     coords = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in points)
     zero = sy(0.0)
     area = f"{sx(0):.1f},{zero:.1f} {coords} {sx(points[-1][0]):.1f},{zero:.1f}"
-    bottom, right = _TOP + plot_h, _LEFT + plot_w
     out = [
         f'<svg class="chart" id="{_e(chart_id)}" viewBox="0 0 {_W} {_H}" width="{_W}" '
         f'height="{_H}" role="img" aria-labelledby="{_e(chart_id)}-t" '
         'xmlns="http://www.w3.org/2000/svg">',
         f'<title id="{_e(chart_id)}-t">Retained KiB after each of {n:,} measured calls; '
-        f"final {_e(_kib(values[-1]))}</title>",
+        f"final {_e(kib(values[-1]))}</title>",
     ]
+    out.extend(_axes(sx, sy, y_ticks, x_ticks, warmup=result.warmup))
+    out.append(f'<polygon class="area {tone}" points="{area}"/>')
+    out.append(f'<polyline class="curve {tone}" points="{coords}"/>')
+    out.extend(_marks(sx, sy, n, plateau=plateau, limit=limit))
+    end_x, end_y = sx(n), sy(values[-1])
+    out.append(
+        f'<circle class="{tone}" cx="{end_x:.1f}" cy="{end_y:.1f}" r="3.5"/>'
+        f'<text class="end-label halo" x="{end_x - 8:.1f}" y="{end_y - 8:.1f}" '
+        f'text-anchor="end">{_e(kib(values[-1]))}</text>'
+    )
+    out.append("</svg>")
+    return "\n".join(out)
+
+
+Scale = Callable[[float], float]
+
+
+def _axes(
+    sx: Scale, sy: Scale, y_ticks: Sequence[float], x_ticks: Sequence[float], *, warmup: int
+) -> list[str]:
+    """The chart's grid, ticks, axes and axis titles."""
+    plot_w, plot_h = _W - _LEFT - _RIGHT, _H - _TOP - _BOTTOM
+    bottom, right, zero = _TOP + plot_h, _LEFT + plot_w, sy(0.0)
+    out = []
     for t in y_ticks:
         y = sy(t)
         out.append(
@@ -491,12 +517,19 @@ def chart_svg(result: MemguardResult, *, chart_id: str = "chart") -> str:
         f'<line class="axis" x1="{_LEFT}" y1="{_TOP}" x2="{_LEFT}" y2="{bottom}"/>'
         f'<line class="axis" x1="{_LEFT}" y1="{zero:.1f}" x2="{right}" y2="{zero:.1f}"/>'
         f'<text x="{_LEFT + plot_w / 2:.0f}" y="{_H - 6}" text-anchor="middle">'
-        f"measured call (after {result.warmup:,} warm-up)</text>"
+        f"measured call (after {warmup:,} warm-up)</text>"
         f'<text x="14" y="{_TOP + plot_h / 2:.0f}" text-anchor="middle" '
         f'transform="rotate(-90 14 {_TOP + plot_h / 2:.0f})">retained KiB</text>'
     )
-    out.append(f'<polygon class="area {tone}" points="{area}"/>')
-    out.append(f'<polyline class="curve {tone}" points="{coords}"/>')
+    return out
+
+
+def _marks(
+    sx: Scale, sy: Scale, n: int, *, plateau: float | None, limit: float | None
+) -> list[str]:
+    """The dotted plateau level (over the tail) and the dashed limit."""
+    right = _W - _RIGHT
+    out = []
     if plateau is not None:
         start = sx(n / 2)
         y = sy(plateau)
@@ -504,23 +537,16 @@ def chart_svg(result: MemguardResult, *, chart_id: str = "chart") -> str:
             f'<line class="plateau" x1="{start:.1f}" y1="{y:.1f}" x2="{right}" y2="{y:.1f}"/>'
             f'<text class="plateau-label halo" x="{right - 4}" y="{y + 16:.1f}" '
             'text-anchor="end">'
-            f"plateau \u2248 {_e(_kib(plateau))}</text>"
+            f"plateau \u2248 {_e(kib(plateau))}</text>"
         )
     if limit is not None:
         y = sy(limit)
         out.append(
             f'<line class="limit" x1="{_LEFT}" y1="{y:.1f}" x2="{right}" y2="{y:.1f}"/>'
             f'<text class="limit-label halo" x="{_LEFT + 6}" y="{y - 6:.1f}">'
-            f"limit {_e(_kib(limit))}</text>"
+            f"limit {_e(kib(limit))}</text>"
         )
-    end_x, end_y = sx(n), sy(values[-1])
-    out.append(
-        f'<circle class="{tone}" cx="{end_x:.1f}" cy="{end_y:.1f}" r="3.5"/>'
-        f'<text class="end-label halo" x="{end_x - 8:.1f}" y="{end_y - 8:.1f}" '
-        f'text-anchor="end">{_e(_kib(values[-1]))}</text>'
-    )
-    out.append("</svg>")
-    return "\n".join(out)
+    return out
 
 
 def _ticks(lo: float, hi: float, *, integer: bool = False, count: int = 5) -> list[float]:
@@ -543,16 +569,9 @@ def _tick(value: float) -> str:
     return f"{round(value, 6):,g}" if abs(value) < 1e6 else f"{value:,.0f}"
 
 
-def _kib(value: float, *, sign: bool = False) -> str:
-    if not math.isfinite(value):
-        return "\u2013"
-    text = f"{value:+,.1f}" if sign else f"{value:,.1f}"
-    return f"{text} KiB"
-
-
 def _bytes(value: float, *, sign: bool = False) -> str:
     if not math.isfinite(value):
         return "\u2013"
-    if abs(value) >= 10 * 1024:
-        return _kib(value / 1024, sign=sign)
+    if abs(value) >= BYTES_UP_TO:
+        return kib(value / 1024, sign=sign)
     return f"{value:+,.0f} B" if sign else f"{value:,.0f} B"
