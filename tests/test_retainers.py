@@ -5,7 +5,7 @@ from __future__ import annotations
 import types
 
 from pytest_memguard.redact import Secrets
-from pytest_memguard.retainers import MAX_DEPTH, Lengths, _is_root, backref_chain, holders
+from pytest_memguard.retainers import Lengths, backref_chain, holders
 
 
 def grow(module: types.ModuleType, step, calls: int = 40) -> list[str]:
@@ -93,7 +93,7 @@ def test_chain_is_found_through_an_instance(module: types.ModuleType) -> None:
             self.records: list[str] = []
 
     module.audit = Audit()
-    chain = backref_chain(module.audit.records, _is_root, max_depth=MAX_DEPTH)
+    chain = backref_chain(module.audit.records)
     assert chain[0] is module
     assert chain[-1] is module.audit.records
     lines = grow(module, lambda i: module.audit.records.append(f"r{i}"))
@@ -103,6 +103,6 @@ def test_chain_is_found_through_an_instance(module: types.ModuleType) -> None:
 def test_no_chain_from_a_module_says_so() -> None:
     def held_by_a_frame_only() -> list[object]:
         local: list[object] = []
-        return backref_chain(local, _is_root, max_depth=MAX_DEPTH)
+        return backref_chain(local)
 
     assert len(held_by_a_frame_only()) == 1
