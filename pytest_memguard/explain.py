@@ -1,7 +1,9 @@
 """Explain a failure: what grew (per type) and where it was allocated.
 
 Runs only after a failed verdict, as a second pass over the same calls, so the detection loop
-stays fast; the pass costs what the calls leave behind, not the size of the heap.
+stays fast. The census costs what the calls leave behind; the container lengths before and
+after, and the leak traces, which look at the whole heap, are read in C (see
+:mod:`pytest_memguard.retainers`): tenths of a second on a heap of 400,000 objects.
 ``tracemalloc`` is started for the pass (and its state restored after); frames inside pytest,
 pluggy and this plugin are hidden. Values shown in leak traces are redacted before they are
 cut; allocation sites are code locations, never rewritten.
@@ -21,11 +23,13 @@ from pytest_memguard.caches import IgnoreList
 from pytest_memguard.measure import frozen_heap
 from pytest_memguard.redact import Secrets
 from pytest_memguard.result import TypeGrowth
-from pytest_memguard.retainers import Holder, Lengths, added_items, holders
+from pytest_memguard.retainers import Holder, Lengths, added_items, holders, new_items
 
 FRAMES = 10
 TOP_SITES = 4
 SITE_SHARE = 0.2
+#: Items made during the pass that a container which did not grow must hold to be named.
+MIN_REPLACED = 8
 _HIDDEN = (
     os.sep + "_pytest" + os.sep,
     os.sep + "pluggy" + os.sep,
@@ -67,8 +71,10 @@ def explain(
 
     What grew is what the calls left alive: the gc-tracked objects they made (the heap is
     frozen, so ``gc.get_objects()`` returns only those) and what old containers gained, followed
-    through objects allocated during the pass (tracemalloc knows every one). Only the container
-    lengths before and after, and the leak traces, look at the whole heap.
+    through objects allocated during the pass (tracemalloc knows every one). The holders are
+    the containers that gained items, then those that hold items made during the pass without
+    having grown: a bounded cache that filled during the measured calls and now evicts an
+    old entry for each new one keeps the memory over the bound, yet gains nothing.
     """
     ignore = ignore if ignore is not None else IgnoreList()
     skipped = {id(x) for x in ignore.resolve()}
@@ -78,8 +84,15 @@ def explain(
     was_tracing = tracemalloc.is_tracing()
     made: list[object] = []
     grown: list[tuple[int, object]] = []
+    replaced: list[tuple[int, object]] = []
+    # A holder gains an item on at least one call in ten (a leak every 10th call); a container
+    # that gained once or twice is churn.
+    min_added = max(2, calls // 10)
+    # A full cache that keeps the memory over the bound holds many entries, all of them new
+    # once the pass has cycled through it; smaller containers that changed are per-call state.
+    min_new = max(min_added, MIN_REPLACED)
     try:
-        lengths.take()
+        lengths.take(min_items=min_new)
         if not was_tracing:
             tracemalloc.start(FRAMES)
         before = tracemalloc.take_snapshot()
@@ -91,7 +104,12 @@ def explain(
                 made = gc.get_objects()
         after = tracemalloc.take_snapshot()
         grown = lengths.grown(skip=lambda holder: id(holder) in skipped)
+        replaced = lengths.replaced(
+            min_new=min_new, is_new=_allocated_in_pass, skip=lambda holder: id(holder) in skipped
+        )
         gained = [item for added, holder in grown for item in added_items(holder, added)]
+        for _, holder in replaced:
+            gained.extend(new_items(holder, _allocated_in_pass)[1])
         # Whether an untracked object is new is a question to tracemalloc, only while it traces.
         retained = census.new_objects(made, gained, _allocated_in_pass)
         gained.clear()
@@ -104,15 +122,14 @@ def explain(
     retained.clear()
     sites = _sites(before, after)
     del before, after
-    # A holder gains an item on at least one call in ten (a leak every 10th call); a container
-    # that gained once or twice is churn.
-    min_added = max(2, calls // 10)
     found = holders(
         [(added, holder) for added, holder in grown if added >= min_added],
         secrets=secrets,
         ignored=ignore.holder,
+        replaced=replaced,
     )
     grown.clear()
+    replaced.clear()
     return Explanation(types, sites, found)
 
 

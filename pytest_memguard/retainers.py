@@ -1,23 +1,30 @@
-"""Who holds a leak: containers that grew during the explanation pass, traced back to a root.
+"""Who holds a leak: containers that gained or replaced items during the explanation pass,
+traced back to a module global.
 
 LeakCanary draws a leak trace from a GC root; this draws one from a module global. Objects are
 read without running their code: only ``type()`` checks and the C-level methods of the builtin
 containers (``list.__len__(o)``, ``dict.keys(o)``), never ``isinstance`` (a Flask ``request``
 proxy answers ``__class__`` by looking up the request context, which raises outside one), never
 ``getattr`` (a property is user code), never a user ``__repr__``.
+
+Whole-heap work is done in C wherever it can be: ``map`` over the C methods of the containers,
+``itertools.compress`` to select, one ``gc.get_referrers`` per level of a search. A loaded test
+suite has a million objects, and a Python loop over them costs seconds.
 """
 
 from __future__ import annotations
 
 import gc
 import itertools
+import operator
 import sys
 import types
 from array import array
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from itertools import compress, repeat
+from typing import Any, cast
 
 from pytest_memguard.redact import Secrets, short_repr
 
@@ -28,9 +35,12 @@ class _Kind:
 
     ``items`` yields what it holds in insertion order (a dict's keys and values alike: the gc
     does not report ``str`` keys as referents); ``newest`` is its latest item and how a reader
-    would index it (a key, an index, or ``MEMBER`` for a set), for the leak trace.
+    would index it (a key, an index, or ``MEMBER`` for a set), for the leak trace. ``base`` is
+    the builtin itself: its C methods (``base.__len__``, ``base.__reversed__``) read a subclass
+    without running its overrides.
     """
 
+    base: type
     length: Callable[[Any], int]
     items: Callable[[Any], Iterable[object]]
     newest: Callable[[Any], tuple[object, object]]
@@ -57,10 +67,13 @@ def _list_newest(o: Any) -> tuple[object, object]:
 MEMBER = object()
 
 _KINDS: tuple[tuple[type, _Kind], ...] = (
-    (list, _Kind(list.__len__, list.__iter__, _list_newest)),
-    (dict, _Kind(dict.__len__, _dict_items, _dict_newest, per_item=2)),
-    (set, _Kind(set.__len__, set.__iter__, lambda o: (MEMBER, next(set.__iter__(o))), False)),
-    (deque, _Kind(deque.__len__, deque.__iter__, lambda o: (-1, deque.__getitem__(o, -1)))),
+    (list, _Kind(list, list.__len__, list.__iter__, _list_newest)),
+    (dict, _Kind(dict, dict.__len__, _dict_items, _dict_newest, per_item=2)),
+    (
+        set,
+        _Kind(set, set.__len__, set.__iter__, lambda o: (MEMBER, next(set.__iter__(o))), False),
+    ),
+    (deque, _Kind(deque, deque.__len__, deque.__iter__, lambda o: (-1, deque.__getitem__(o, -1)))),
 )
 MAX_HOLDERS = 3
 MAX_DEPTH = 16
@@ -83,27 +96,46 @@ def _kind(obj: object, kinds: Kinds | None = None) -> _Kind | None:
     return (kinds if kinds is not None else Kinds())[type(obj)]
 
 
-def _containers() -> Iterator[tuple[object, _Kind]]:
-    """Every builtin container the gc tracks, and every untracked one that a tracked object holds.
+#: Objects whose referents are read in one C call while looking for untracked dicts.
+_SLICE = 65_536
+
+
+def _containers(own: Sequence[object] = ()) -> list[list[object]]:
+    """Every builtin container the gc tracks, and every untracked one a tracked object holds:
+    one list per entry of ``_KINDS``, leaving out the objects in ``own``.
 
     A dict of atoms (a ``str -> str`` token cache) is not tracked by the gc, so
     ``gc.get_objects()`` alone would miss the commonest leak holder wherever it lives: a module
-    global, a class attribute, an instance attribute, the cache of an ``lru_cache``. Each
-    tracked object's referents are read in C; an untracked dict held twice is yielded once.
+    global, a class attribute, an instance attribute, the cache of an ``lru_cache``. Only an
+    exact ``dict`` can be untracked (lists, sets, deques and dict subclasses always are
+    tracked), so the untracked ones are the exact dicts among what tracked objects refer to,
+    read in C a slice of the heap at a time.
     """
+    objects = gc.get_objects()
     kinds = Kinds()
-    untracked: set[int] = set()
-    for obj in gc.get_objects():
-        kind = kinds[type(obj)]
-        if kind is not None and obj is not kinds and obj is not untracked:  # not this walk's
-            yield obj, kind
-        for part in gc.get_referents(obj):
-            if gc.is_tracked(part):
-                continue
-            kind = kinds[type(part)]
-            if kind is not None and id(part) not in untracked:
-                untracked.add(id(part))
-                yield part, kind
+    kind_of = {cls: kind for cls in set(map(type, objects)) if (kind := kinds[cls]) is not None}
+    mine = {id(objects), *map(id, own)}
+    containers = list(compress(objects, map(kind_of.__contains__, map(type, objects))))
+    untracked: dict[int, object] = {}
+    for start in range(0, len(objects), _SLICE):
+        parts = gc.get_referents(*objects[start : start + _SLICE])
+        dicts = list(compress(parts, map(operator.is_, map(type, parts), repeat(dict))))
+        del parts
+        fresh = list(compress(dicts, map(operator.not_, map(gc.is_tracked, dicts))))
+        untracked.update(zip(map(id, fresh), fresh, strict=True))
+        del dicts, fresh
+    del objects
+    containers.extend(untracked.values())
+    untracked.clear()
+    groups: list[list[object]] = []
+    for _, kind in _KINDS:
+        of_kind = {cls for cls, k in kind_of.items() if k is kind}
+        group = list(compress(containers, map(of_kind.__contains__, map(type, containers))))
+        groups.append(
+            list(compress(group, map(operator.not_, map(mine.__contains__, map(id, group)))))
+        )
+    containers.clear()
+    return groups
 
 
 def contents(container: object, kinds: Kinds | None = None) -> list[object]:
@@ -130,29 +162,62 @@ def added_items(container: object, added: int) -> list[object]:
     return items[-added * kind.per_item :] if kind.ordered else items
 
 
-class Lengths:
-    """Every container that could hold a leak, with its length, to see which ones grew.
+#: What an empty container's newest item is, for :meth:`Lengths.replaced`.
+_EMPTY = object()
 
-    It holds the containers themselves, for the length of one explanation pass: reading their
-    lengths again is then a loop that allocates nothing (no ``id()`` ints, no lookups), which
-    matters because tracemalloc traces every allocation made while it runs. A container the
-    code drops during the pass is only kept alive until :meth:`clear`.
+
+def _newest_items(kind: _Kind, group: list[object]) -> Iterator[object]:
+    """The newest item of each container of ``group`` (its last key for a dict), in C."""
+    return map(next, map(kind.base.__reversed__, group), repeat(_EMPTY))  # type: ignore[attr-defined]
+
+
+class Lengths:
+    """Every container that could hold a leak, with its length, to see which ones grew; and
+    each ordered one holding ``min_items`` or more, with its newest item, to see which ones
+    replaced what they held.
+
+    It holds the containers themselves, for the length of one explanation pass. Reading them
+    again is then a few ``map`` and ``compress`` calls in C that allocate almost nothing (no
+    index, no ``id()``, no argument tuple: exact builtins are measured with ``len``, which
+    runs no user code on them; only subclasses need ``list.__len__`` and the like): it runs
+    while tracemalloc traces every allocation, at a cost of microseconds each. A container
+    the code drops during the pass is only kept alive until :meth:`clear`.
     """
 
     def __init__(self) -> None:
-        self.containers: list[object] = []
-        self.kinds: list[_Kind] = []
-        self.lengths = array("q")
+        # One slot per kind and exactness: exact builtins first, then their subclasses.
+        self.kinds = [kind for _, kind in _KINDS] * 2
+        self.measures: list[Callable[[Any], int]] = [len] * len(_KINDS)
+        self.measures.extend(kind.length for _, kind in _KINDS)
+        self.groups: list[list[object]] = [[] for _ in self.kinds]
+        self.lengths = [array("q") for _ in self.kinds]
+        self.full: list[list[object]] = [[] for _ in self.kinds]
+        self.full_lengths = [array("q") for _ in self.kinds]
+        self.newest: list[list[object]] = [[] for _ in self.kinds]
 
-    def take(self) -> None:
+    @property
+    def containers(self) -> list[object]:
+        return [obj for group in self.groups for obj in group]
+
+    def take(self, *, min_items: int = 2) -> None:
+        """Read every container; watch for replaced items in those with ``min_items`` or more."""
         self.clear()
-        own = (self.containers, self.kinds)
-        for obj, kind in _containers():
-            if any(obj is mine for mine in own):
-                continue
-            self.containers.append(obj)
-            self.kinds.append(kind)
-            self.lengths.append(kind.length(obj))
+        own = (self, *vars(self).values(), *self.groups, *self.full, *self.newest)
+        exact, subclass = self.groups[: len(_KINDS)], self.groups[len(_KINDS) :]
+        for (base, _), found, mine, theirs in zip(
+            _KINDS, _containers(own), exact, subclass, strict=True
+        ):
+            is_base = list(map(operator.is_, map(type, found), repeat(base)))
+            mine.extend(compress(found, is_base))
+            theirs.extend(compress(found, map(operator.not_, is_base)))
+        for slot, kind in enumerate(self.kinds):
+            group, lengths = self.groups[slot], self.lengths[slot]
+            lengths.extend(map(self.measures[slot], group))
+            if kind.ordered:
+                big = list(map(operator.ge, lengths, repeat(min_items)))
+                self.full[slot].extend(compress(group, big))
+                self.full_lengths[slot].extend(compress(lengths, big))
+                self.newest[slot].extend(_newest_items(kind, self.full[slot]))
 
     def grown(
         self, *, min_added: int = 1, skip: Callable[[object], bool] = lambda obj: False
@@ -162,22 +227,70 @@ class Lengths:
         ``skip`` leaves out containers the caller does not count (the ones it ignores).
         """
         grown: list[tuple[int, object]] = []
-        for obj, kind, before in zip(self.containers, self.kinds, self.lengths, strict=True):
-            added = kind.length(obj) - before
-            if added >= min_added and not skip(obj):
-                grown.append((added, obj))
+        for measure, group, before in zip(self.measures, self.groups, self.lengths, strict=True):
+            added = array("q", map(operator.sub, map(measure, group), before))
+            more = list(map(operator.ge, added, repeat(min_added)))
+            for count, obj in zip(compress(added, more), compress(group, more), strict=True):
+                if not skip(obj):
+                    grown.append((count, obj))
         grown.sort(key=_by_added, reverse=True)
         return grown
 
+    def replaced(
+        self,
+        *,
+        min_new: int,
+        is_new: Callable[[object], bool],
+        skip: Callable[[object], bool] = lambda obj: False,
+    ) -> list[tuple[int, object]]:
+        """Containers that hold ``min_new`` or more items made since :meth:`take` without having
+        grown by as many, most first: a full cache that evicts an old entry for each new one.
+
+        A container that stays full gains nothing, yet it is what keeps the memory over the
+        bound. Only the containers whose newest item changed are read item by item (a set,
+        which keeps no order, is never). ``is_new`` tells an object made since :meth:`take`.
+        """
+        found: list[tuple[int, object]] = []
+        for slot, kind in enumerate(self.kinds):
+            if not kind.ordered:
+                continue
+            full, before = self.full[slot], self.full_lengths[slot]
+            changed = list(map(operator.is_not, self.newest[slot], _newest_items(kind, full)))
+            for length, obj in zip(compress(before, changed), compress(full, changed), strict=True):
+                now = kind.length(obj)
+                if now < min_new or now - length >= min_new or skip(obj):
+                    continue
+                count, _ = new_items(obj, is_new)
+                if count >= min_new:
+                    found.append((count, obj))
+        found.sort(key=_by_added, reverse=True)
+        return found
+
     def clear(self) -> None:
-        self.containers.clear()
-        self.kinds.clear()
-        del self.lengths[:]
+        for kept in (*self.groups, *self.full, *self.newest):
+            kept.clear()
+        for numbers in (*self.lengths, *self.full_lengths):
+            del numbers[:]
+
+
+def new_items(container: object, is_new: Callable[[object], bool]) -> tuple[int, list[object]]:
+    """How many items of a container are new (a dict entry is when its key or its value is),
+    and the new objects themselves."""
+    kind = _kind(container)
+    if kind is None:
+        return 0, []
+    items = contents(container)
+    fresh = list(map(is_new, items))
+    new = list(compress(items, fresh))
+    if kind.per_item == 1:
+        return len(new), new
+    entries = sum(map(operator.or_, fresh[::2], fresh[1::2]))
+    return entries, new
 
 
 @dataclass(frozen=True)
 class Holder:
-    """A container that grew by ``added`` items, and the lines of its leak trace.
+    """A container that gained (or, full, replaced) ``added`` items, and its leak trace.
 
     ``path`` is the holder as users name it in ``ignore=``: ``module:attribute.attribute``.
     """
@@ -192,18 +305,31 @@ def holders(
     *,
     secrets: Secrets,
     ignored: Callable[[str], bool] = lambda path: False,
+    replaced: list[tuple[int, object]] | None = None,
 ) -> tuple[Holder, ...]:
-    """Leak traces of the first ``MAX_HOLDERS`` grown containers that are not ``ignored``.
+    """Leak traces of the first ``MAX_HOLDERS`` containers that are not ``ignored``: those that
+    ``grown`` first, then those that ``replaced`` items (a full cache).
 
-    Holders whose path ``ignored(path)`` accepts are left out (known caches, ``ignore=``).
+    Holders whose path ``ignored(path)`` accepts are left out (known caches, ``ignore=``). The
+    chains of up to ``MAX_CANDIDATES`` of them are searched together.
     """
+    candidates = [(added, obj, False) for added, obj in grown]
+    candidates.extend((count, obj, True) for count, obj in replaced or ())
+    del candidates[MAX_CANDIDATES:]
+    targets = [obj for _, obj, _ in candidates]
+    try:
+        found_chains = chains(targets)
+    finally:
+        targets.clear()
     found: list[Holder] = []
-    for added, obj in grown:
+    for (added, obj, full), chain in zip(candidates, found_chains, strict=True):
         if len(found) == MAX_HOLDERS:
             break
-        path, lines = trace(obj, added, secrets=secrets)
+        path, lines = trace(obj, added, secrets=secrets, chain=chain, replaced=full)
         if not ignored(path):
             found.append(Holder(added, lines, path))
+    candidates.clear()
+    found_chains.clear()
     return tuple(found)
 
 
@@ -211,52 +337,218 @@ def _by_added(entry: tuple[int, object]) -> int:
     return entry[0]
 
 
-def backref_chain(
-    target: object, is_root: Callable[[object], bool], *, max_depth: int
-) -> list[object]:
-    """The shortest chain of references from a root to ``target`` (``[root, ..., target]``).
+#: Candidate holders whose chains are searched, at most.
+MAX_CANDIDATES = 8
+#: A backward search level with more objects than this is left to the forward walk.
+MAX_WIDTH = 64
+_HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE: its instances refer to their class
 
-    The breadth-first search of ``objgraph.find_backref_chain``, with two changes that make it
-    one heap scan per hop rather than one per object queued: a referrer is tested as a root
-    when it is found, not when it leaves the queue (a module's dict is referred to by each of
-    its functions, and objgraph scans the heap for every one of them before it looks at the
-    module), and no full collection first (the caller just made one). ``[target]`` if none.
+
+def backref_chain(target: object, *, max_depth: int = MAX_DEPTH) -> list[object]:
+    """The shortest chain of references from a module to ``target``: ``[module, ..., target]``,
+    or ``[target]`` if there is none. See :func:`chains`."""
+    return chains([target], max_depth=max_depth)[0]
+
+
+def chains(targets: Sequence[object], *, max_depth: int = MAX_DEPTH) -> list[list[object]]:
+    """For each target, the shortest chain ``[module, ..., target]`` from a module in
+    ``sys.modules``, or ``[target]`` if there is none within ``max_depth`` references.
+
+    A leak holder is usually a few references from its module (a global, a class attribute,
+    an instance's attribute), so each target is first searched backwards, one
+    ``gc.get_referrers(*level)`` per level: a heap scan in C per hop, not per object. The
+    search stops at a module's ``__dict__`` (its module is the root), and does not follow an
+    instance's reference to its class (every instance of a class has one). A target left
+    unfound once a level is wider than ``MAX_WIDTH`` (it is held through pytest's own objects,
+    a frame, many instances) is looked for in one breadth-first walk forward from every
+    module, shared by all such targets: one bounded pass over what the modules reach. The
+    collector is paused meanwhile: nothing may change under the search.
     """
-    parents: dict[int, object] = {id(target): target}
-    queue: deque[tuple[object, int]] = deque([(target, 0)])
-    own = {id(parents), id(queue)}
-    while queue:
-        obj, depth = queue.popleft()
-        if depth >= max_depth:
-            continue
-        referrers = gc.get_referrers(obj)
+    modules = _modules()
+    dicts = {id(module.__dict__): (rank, module) for rank, module in enumerate(modules)}
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        found: list[list[object] | None] = []
+        own = {id(targets), id(found), id(dicts)}  # the search's own lists refer to targets
+        for target in targets:
+            chain = _backward(target, dicts, own, max_depth)
+            own.add(id(chain))
+            found.append(chain)
+        pending = [i for i, chain in enumerate(found) if chain is None]
+        if pending:
+            forward = _forward([targets[i] for i in pending], modules, max_depth)
+            for i, chain in zip(pending, forward, strict=True):
+                found[i] = chain
+    finally:
+        if enabled:
+            gc.enable()
+    return [
+        chain if chain is not None else [target]
+        for chain, target in zip(found, targets, strict=True)
+    ]
+
+
+def _modules() -> list[types.ModuleType]:
+    """The modules a chain may start from, the most recently imported first: on a tie, a
+    chain from the test's or the app's module reads better than one from a library that
+    re-exports the same object, and a package is imported before the modules it re-exports."""
+    seen: set[int] = set()
+    modules = []
+    for module in reversed(list(sys.modules.values())):
+        if type(module) is types.ModuleType and id(module) not in seen:
+            seen.add(id(module))
+            modules.append(module)
+    return modules
+
+
+def _backward(
+    target: object,
+    dicts: dict[int, tuple[int, types.ModuleType]],
+    caller: set[int],
+    max_depth: int,
+) -> list[object] | None:
+    """The chain to ``target`` searched backwards level by level; ``None`` once a level is too
+    wide or ``max_depth`` is reached. ``caller`` has the ids of the caller's own objects: not
+    referrers to follow."""
+    toward: dict[int, object] = {id(target): target}  # id(referrer) -> what it refers to
+    level: list[object] = [target]
+    own = {id(toward), *caller}
+    for _ in range(max_depth):
+        roots = [dicts[id(obj)] for obj in level if id(obj) in dicts]
+        if roots:  # a module's __dict__: the chain ends at its module
+            _, module = min(roots, key=_by_added)
+            chain: list[object] = [module, module.__dict__]
+            while chain[-1] is not target:
+                chain.append(toward[id(chain[-1])])
+            return chain
+        if not level or len(level) > MAX_WIDTH:
+            return None
+        own.add(id(level))
+        at = {id(obj): obj for obj in level}
+        own.add(id(at))
+        referrers = gc.get_referrers(*level)
         own.add(id(referrers))
+        above: list[object] = []
         for referrer in referrers:
-            if id(referrer) in parents or id(referrer) in own or type(referrer) is types.FrameType:
+            if id(referrer) in toward or id(referrer) in own:
                 continue
-            parents[id(referrer)] = obj
-            if is_root(referrer):
-                chain = [referrer]
-                while chain[-1] is not target:
-                    chain.append(parents[id(chain[-1])])
-                return chain
-            queue.append((referrer, depth + 1))
+            if type(referrer) is types.FrameType:
+                continue
+            child = _refers_to(referrer, at)
+            if child is not None:
+                toward[id(referrer)] = child
+                above.append(referrer)
         del referrers
-    return [target]
+        level = above
+    return None
 
 
-def _is_root(obj: object) -> bool:
-    return type(obj) is types.ModuleType and sys.modules.get(obj.__name__) is obj
+def _refers_to(referrer: object, at: dict[int, object]) -> object | None:
+    """The object of ``at`` that ``referrer`` refers to, not counting an instance's reference
+    to its own class."""
+    cls = type(referrer)
+    own_class = id(cls) in at and bool(cls.__flags__ & _HEAPTYPE)
+    for part in gc.get_referents(referrer):
+        if id(part) in at:
+            if own_class and part is cls:
+                own_class = False  # the class pointer, seen once; a second one is an attribute
+                continue
+            return cast(object, part)
+    return None
 
 
-def trace(holder: object, added: int, *, secrets: Secrets) -> tuple[str, tuple[str, ...]]:
-    """The holder's path (``module:attr.attr``) and its leak trace, one line per named hop."""
-    chain = backref_chain(holder, _is_root, max_depth=MAX_DEPTH)
+def _forward(
+    targets: list[object], modules: list[types.ModuleType], max_depth: int
+) -> list[list[object] | None]:
+    """Chains to ``targets``, breadth first from ``modules``: one level of the walk is one
+    ``gc.get_referents`` over the level, in slices. Only gc-tracked objects are entered: an
+    untracked object holds only atoms and untracked tuples (the gc untracks nothing else),
+    so it leads to no container, though it may be a target itself (a dict of atoms)."""
+    wanted = {id(target): target for target in targets}
+    depth_of: dict[int, int] = {}
+    levels: list[list[object]] = [list(modules)]
+    seen = set(map(id, modules))
+    for depth in range(1, max_depth + 1):
+        level = levels[-1]
+        reached: dict[int, object] = {}
+        for start in range(0, len(level), _SLICE):
+            parts = gc.get_referents(*level[start : start + _SLICE])
+            for key in wanted.keys() & map(id, parts):
+                depth_of.setdefault(key, depth)
+            if len(depth_of) < len(wanted) and depth < max_depth:
+                tracked = list(compress(parts, map(gc.is_tracked, parts)))
+                reached.update(zip(map(id, tracked), tracked, strict=True))
+                del tracked
+            del parts
+        if len(depth_of) == len(wanted) or not reached:
+            break
+        fresh = reached.keys() - seen
+        seen |= fresh
+        levels.append(list(compress(reached.values(), map(fresh.__contains__, reached.keys()))))
+        reached.clear()
+        del fresh
+    seen.clear()
+    found: list[list[object] | None] = []
+    for target in targets:
+        at = depth_of.get(id(target))
+        found.append(None if at is None else _walk_back(target, levels, at))
+    levels.clear()
+    return found
+
+
+def _walk_back(target: object, levels: list[list[object]], depth: int) -> list[object] | None:
+    chain = [target]
+    for level in reversed(levels[:depth]):
+        parent = _parent(chain[-1], level)
+        if parent is None:  # cannot happen: every object of a level is reached from the last
+            return None
+        chain.append(parent)
+    chain.reverse()
+    return chain
+
+
+def _parent(child: object, level: list[object]) -> object | None:
+    """The first object of ``level`` that refers to ``child``, in growing slices read in C; an
+    instance whose only reference is to its class only if no other object refers to it."""
+    instances = type(child) is type and bool(child.__flags__ & _HEAPTYPE)
+    fallback = None
+    start, size = 0, 64
+    while start < len(level):
+        part = level[start : start + size]
+        start, size = start + size, min(size * 2, 4096)
+        if not any(map(operator.is_, gc.get_referents(*part), repeat(child))):
+            continue
+        for candidate in part:
+            hits = sum(map(operator.is_, gc.get_referents(candidate), repeat(child)))
+            if instances and type(candidate) is child:
+                hits -= 1
+                fallback = candidate if fallback is None else fallback
+            if hits > 0:
+                return candidate
+    return fallback
+
+
+def trace(
+    holder: object,
+    added: int,
+    *,
+    secrets: Secrets,
+    chain: list[object] | None = None,
+    replaced: bool = False,
+) -> tuple[str, tuple[str, ...]]:
+    """The holder's path (``module:attr.attr``) and its leak trace, one line per named hop.
+
+    ``chain`` is the holder's from :func:`chains` (searched here if not given); ``replaced``
+    says that the holder did not grow but holds ``added`` new items in place of old ones.
+    """
+    if chain is None:
+        chain = backref_chain(holder)
     root = chain[0]
     lines: list[str] = []
     steps: list[tuple[str, object]] = []
     path = ""
-    if isinstance(root, types.ModuleType) and len(chain) > 1:  # _is_root: a real module
+    if type(root) is types.ModuleType and len(chain) > 1:  # chains: a module in sys.modules
         lines.append(f"module {root.__name__}")
         hidden = False
         for parent, child in itertools.pairwise(chain):
@@ -272,7 +564,8 @@ def trace(holder: object, added: int, *, secrets: Secrets) -> tuple[str, tuple[s
     last = steps.pop()[0] if steps else "?"
     lines.extend(f"├─ {label:<24} {_type_name(child)}" for label, child in steps)
     size = _added_size(holder, added)
-    lines.append(f"├─ {last:<24} {_type_name(holder)} (+{added:,} items, +{size / 1024:,.1f} KiB)")
+    gained = f"{added:,} of {_length(holder):,} items new" if replaced else f"+{added:,} items"
+    lines.append(f"├─ {last:<24} {_type_name(holder)} ({gained}, +{size / 1024:,.1f} KiB)")
     sample = _newest(holder)
     if sample is not None:
         key, value = sample
@@ -352,6 +645,11 @@ def _newest(holder: object) -> tuple[object, object] | None:
         return kind.newest(holder) if kind is not None and kind.length(holder) else None
     except Exception:  # the explanation must never hide the verdict
         return None
+
+
+def _length(holder: object) -> int:
+    kind = _kind(holder)
+    return kind.length(holder) if kind is not None else 0
 
 
 def _key_text(key: object, secrets: Secrets) -> str:

@@ -123,3 +123,20 @@ def test_explain_traces_a_leak_every_tenth_call_and_an_instance_held_dict(
         "memguard_fake_app:store.tokens",
         "memguard_fake_app:rare",
     }
+
+
+def test_explain_names_a_full_cache_and_counts_what_it_replaced(module: types.ModuleType) -> None:
+    module.tokens = {f"old-{i}": "x" * 40 for i in range(100)}  # full: 100 entries at most
+    module.idle = [f"idle-{i}" for i in range(100)]
+    n = [0]
+
+    def calls() -> None:
+        for _ in range(50):
+            n[0] += 1
+            module.tokens[f"token-{n[0]}"] = f"user-{n[0]}" * 8
+            del module.tokens[next(iter(module.tokens))]
+
+    found = explain(calls, Secrets(), calls=50)
+    assert [h.path for h in found.holders] == ["memguard_fake_app:tokens"]
+    assert "dict (50 of 100 items new" in found.holders[0].trace[1]
+    assert by_name(found.types)["str"].count_delta == 100  # the new keys and values

@@ -110,3 +110,66 @@ def test_all_six_fail_and_no_secret_appears(output: str) -> None:
     assert "s3cret" not in output
     assert token not in output
     assert "<redacted credential>" in output
+
+
+FULL_CACHES = """
+import functools
+import itertools
+
+import pytest
+
+_keys = itertools.count()
+
+
+@functools.lru_cache(maxsize=512)
+def lookup(key):
+    return "value-" * 16 + key
+
+
+@pytest.mark.memguard(max_growth_kb=32)
+def test_lru_cache():
+    for _ in range(4):  # full after 128 calls, well within the measured ones
+        lookup(f"key-{next(_keys)}" * 4)
+
+
+MAX_TOKENS = 256
+_tokens = {}
+_users = itertools.count()
+
+
+def remember(token, user):
+    _tokens[token] = user
+    while len(_tokens) > MAX_TOKENS:
+        del _tokens[next(iter(_tokens))]  # the oldest
+
+
+@pytest.mark.memguard(max_growth_kb=32)
+def test_token_cache():
+    for _ in range(4):
+        i = next(_users)
+        remember(f"token-{i:08d}" * 4, f"user-{i}" * 8)
+"""
+
+
+@pytest.mark.parametrize(
+    ("test", "hops"),
+    [
+        (
+            "test_lru_cache",
+            ["├─ .lookup * functools._lru_cache_wrapper", "├─ * dict (* of 512 items new, *"],
+        ),
+        ("test_token_cache", ["├─ ._tokens * dict (* of 256 items new, *"]),
+    ],
+)
+def test_a_full_cache_over_the_bound_names_its_holder(sub, test: str, hops: list[str]) -> None:
+    """A bounded cache that filled during the measured calls stays full and gains nothing in
+    the explanation pass, yet it holds the memory: its trace says so."""
+    result = sub("-p", "no:randomly", "-k", test, test_full_caches=FULL_CACHES)
+    result.assert_outcomes(failed=1)
+    text = result.stdout.str()
+    assert "shape plateau" in text, text
+    result.stdout.fnmatch_lines(
+        ["*over the bound of 32.0 KiB*", "*top growing types*", "*str *", "*retained via:"]
+        + [f"*{hop}*" for hop in hops]
+        + ["*╰→ *"]
+    )

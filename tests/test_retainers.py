@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import tracemalloc
 import types
+from collections import deque
+from collections.abc import Iterator
 
 from pytest_memguard.redact import Secrets
-from pytest_memguard.retainers import MAX_DEPTH, Lengths, _is_root, backref_chain, holders
+from pytest_memguard.retainers import MAX_WIDTH, Lengths, backref_chain, chains, holders
 
 
 def grow(module: types.ModuleType, step, calls: int = 40) -> list[str]:
@@ -93,7 +96,7 @@ def test_chain_is_found_through_an_instance(module: types.ModuleType) -> None:
             self.records: list[str] = []
 
     module.audit = Audit()
-    chain = backref_chain(module.audit.records, _is_root, max_depth=MAX_DEPTH)
+    chain = backref_chain(module.audit.records)
     assert chain[0] is module
     assert chain[-1] is module.audit.records
     lines = grow(module, lambda i: module.audit.records.append(f"r{i}"))
@@ -103,6 +106,111 @@ def test_chain_is_found_through_an_instance(module: types.ModuleType) -> None:
 def test_no_chain_from_a_module_says_so() -> None:
     def held_by_a_frame_only() -> list[object]:
         local: list[object] = []
-        return backref_chain(local, _is_root, max_depth=MAX_DEPTH)
+        return backref_chain(local)
 
     assert len(held_by_a_frame_only()) == 1
+
+
+def new_since_tracing(obj: object) -> bool:
+    return tracemalloc.get_object_traceback(obj) is not None
+
+
+def test_a_full_cache_that_replaces_its_entries_is_named_and_an_untouched_one_is_not(
+    module: types.ModuleType,
+) -> None:
+    module.cache = {f"old-{i}": f"v{i}" for i in range(64)}  # str -> str: untracked
+    module.recent = deque((f"old-{i}" for i in range(32)), maxlen=32)
+    module.idle = {f"k{i}": i for i in range(64)}
+    module.log = [f"old-{i}" for i in range(16)]
+    lengths = Lengths()
+    tracemalloc.start(1)
+    try:
+        lengths.take(min_items=8)
+        for i in range(40):
+            module.cache[f"new-{i}"] = f"value-{i}"
+            del module.cache[next(iter(module.cache))]
+            module.recent.append(f"new-{i}")
+            module.log.append(f"new-{i}")  # grows: a holder for grown(), not for replaced()
+        replaced = lengths.replaced(min_new=8, is_new=new_since_tracing)
+        grown = lengths.grown(min_added=8)
+    finally:
+        tracemalloc.stop()
+        lengths.clear()
+    assert [(n, obj) for n, obj in replaced if obj is module.cache] == [(40, module.cache)]
+    assert [(n, obj) for n, obj in replaced if obj is module.recent] == [(32, module.recent)]
+    assert not any(obj is module.idle or obj is module.log for _, obj in replaced)
+    assert any(obj is module.log for _, obj in grown)
+
+
+def test_subclasses_are_read_with_the_builtin_methods(module: types.ModuleType) -> None:
+    class Loud(list):  # type: ignore[type-arg]
+        def __len__(self) -> int:
+            raise AssertionError("a __len__ was run")
+
+        def __reversed__(self) -> Iterator[object]:
+            raise AssertionError("a __reversed__ was run")
+
+    module.loud = Loud(range(10))
+    lines = grow(module, lambda i: list.append(module.loud, f"x{i}"))
+    assert any(line.startswith("├─ .loud") and "(+40 items" in line for line in lines)
+
+
+def test_a_class_attribute_is_traced_through_the_class_not_its_instances(
+    module: types.ModuleType,
+) -> None:
+    class Session:
+        registry: list[object] = []  # noqa: RUF012 - the holder under test
+
+    module.Session = Session
+    module.sessions = [Session() for _ in range(2 * MAX_WIDTH)]  # each refers to its class
+    chain = backref_chain(Session.registry)
+    assert chain[:3] == [module, module.__dict__, Session]
+    assert chain[-1] is Session.registry
+
+
+def test_a_holder_behind_a_wide_level_is_found_by_the_forward_walk(
+    module: types.ModuleType,
+) -> None:
+    class Box:
+        def __init__(self, shared: list[str]) -> None:
+            self.shared = shared
+
+    shared: list[str] = []
+    module.boxes = [Box(shared) for _ in range(2 * MAX_WIDTH)]  # too many referrers
+    chain = backref_chain(shared)
+    assert chain[0] is module
+    assert chain[-1] is shared
+    assert any(chain[-2] is box for box in module.boxes)
+    lines = grow(module, lambda i: shared.append(f"s{i}"))
+    hops = [line.split()[1] for line in lines[1:4]]
+    assert hops[0] == ".boxes"
+    assert hops[1] == f"[{next(i for i, box in enumerate(module.boxes) if box is chain[-2])}]"
+    assert hops[2] == ".shared"
+
+
+def test_a_class_known_only_through_an_instance_is_reached_by_its_class_pointer(
+    module: types.ModuleType,
+) -> None:
+    def make() -> object:
+        class Local:
+            cache: dict[str, int] = {}  # noqa: RUF012 - the holder under test
+
+        return Local()
+
+    module.thing = make()
+    cache = type(module.thing).cache
+    chain = backref_chain(cache)
+    assert chain[:3] == [module, module.__dict__, module.thing]
+    assert chain[3] is type(module.thing)
+    assert chain[-1] is cache
+
+
+def test_chains_for_several_targets_at_once(module: types.ModuleType) -> None:
+    module.a = []
+    module.b = {"x": 1}
+    module.deep = {"level": {"list": []}}
+    targets: list[object] = [module.a, module.b, module.deep["level"]["list"], []]
+    found = chains(targets)
+    assert [chain[0] for chain in found[:3]] == [module] * 3
+    assert [chain[-1] for chain in found] == targets
+    assert found[3] == [targets[3]]  # held only by the list of targets: no path
