@@ -511,3 +511,13 @@ def _round(value: float | None) -> float | None:
 
 def _number(value: float) -> str:
     return f"{round(value, 6):g}"
+
+
+def comparison_of(
+    result: MemguardResult, deltas: Mapping[str, Comparison] | None
+) -> Comparison | None:
+    """The comparison reported for ``result``: by its baseline key, then by its node id (a
+    baseline saved before the run's label existed); none for a run that was not measured."""
+    if not deltas or not result.measured:
+        return None
+    return deltas.get(baseline_key(result)) or deltas.get(result.nodeid)

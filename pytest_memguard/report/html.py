@@ -15,7 +15,7 @@ import html
 import math
 from collections.abc import Callable, Mapping, Sequence
 
-from pytest_memguard.baseline import Comparison, baseline_key
+from pytest_memguard.baseline import Comparison, comparison_of
 from pytest_memguard.files import escape_surrogates
 from pytest_memguard.result import MemguardResult
 from pytest_memguard.units import kib
@@ -188,7 +188,7 @@ def render_html(
     """
     deltas = baseline_deltas or {}
     order = sorted(range(len(results)), key=lambda i: (_rank(results[i]), i))
-    compared = [_comparison(r, deltas) for r in results]
+    compared = [comparison_of(r, deltas) for r in results]
     rows = "\n".join(_summary_row(i, results[i], compared[i]) for i in order)
     sections = "\n".join(
         _section(i, results[i], compared[i], many=len(results) > 12) for i in order
@@ -233,10 +233,6 @@ def _rank(result: MemguardResult) -> int:
     if not result.measured:
         return 2
     return 1 if result.passed else 0
-
-
-def _comparison(result: MemguardResult, deltas: Mapping[str, Comparison]) -> Comparison | None:
-    return deltas.get(baseline_key(result)) or deltas.get(result.nodeid)
 
 
 def _verdict(result: MemguardResult) -> str:

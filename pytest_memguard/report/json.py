@@ -11,7 +11,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 
-from pytest_memguard.baseline import Comparison, baseline_key
+from pytest_memguard.baseline import Comparison, comparison_of
 from pytest_memguard.files import dumps_json
 from pytest_memguard.result import MemguardResult
 
@@ -65,11 +65,8 @@ def baseline_field(
 
     Looked up in ``baseline_deltas`` by baseline key (node id and label), then by node id.
     """
-    if baseline_deltas:
-        found = baseline_deltas.get(baseline_key(result)) or baseline_deltas.get(result.nodeid)
-        if found is not None:
-            return found.to_dict()
-    return None
+    found = comparison_of(result, baseline_deltas)
+    return found.to_dict() if found is not None else None
 
 
 def result_record(

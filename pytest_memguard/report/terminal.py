@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from pytest_memguard.baseline import Comparison, baseline_key
+from pytest_memguard.baseline import Comparison, comparison_of
 from pytest_memguard.files import escape_surrogates
 from pytest_memguard.result import MemguardResult
 
@@ -53,12 +53,6 @@ def baseline_cell(comparison: Comparison | None) -> str:
     return comparison.status
 
 
-def _comparison(result: MemguardResult, deltas: Mapping[str, Comparison]) -> Comparison | None:
-    if not result.measured:
-        return None
-    return deltas.get(baseline_key(result)) or deltas.get(result.nodeid)
-
-
 def rows(
     results: Sequence[MemguardResult],
     baseline_deltas: Mapping[str, Comparison] | None = None,
@@ -76,7 +70,7 @@ def rows(
             f"{escape_surrogates(top.name)} {top.count_delta:+,}" if top else "-",
         )
         if baseline_deltas is not None:
-            row = (*row[:-1], baseline_cell(_comparison(r, baseline_deltas)), row[-1])
+            row = (*row[:-1], baseline_cell(comparison_of(r, baseline_deltas)), row[-1])
         out.append(row)
     return out
 
@@ -155,7 +149,7 @@ def render(
     if not_judged:
         footer += f", {not_judged} not judged (raised before a verdict)"
     if baseline_deltas is not None:
-        statuses = [c.status for r in results if (c := _comparison(r, baseline_deltas))]
+        statuses = [c.status for r in results if (c := comparison_of(r, baseline_deltas))]
         for status in ("regressed", "improved", "new"):
             if status in statuses:
                 footer += f", {statuses.count(status)} {status}"
