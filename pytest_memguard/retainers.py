@@ -372,7 +372,8 @@ def chains(targets: Sequence[object], *, max_depth: int = MAX_DEPTH) -> list[lis
         own = {id(targets), id(found), id(dicts)}  # the search's own lists refer to targets
         for target in targets:
             chain = _backward(target, dicts, own, max_depth)
-            own.add(id(chain))
+            if chain is not None:
+                own.add(id(chain))
             found.append(chain)
         pending = [i for i, chain in enumerate(found) if chain is None]
         if pending:
