@@ -78,7 +78,7 @@ def new_objects(
     ``int``, tuples of those) are new when ``is_new`` says so, and are followed into what they
     hold. The walk never enters an old object, so it costs what the calls left behind, not the
     heap. It goes level by level, each read in C in a few large lists: tracemalloc traces the
-    walk, and a small list per object, each traced, costed more than the rest of it.
+    walk, and a small list per object, each traced, cost more than the rest of it.
     """
     found = list(made)
     level = _untracked(gained)
