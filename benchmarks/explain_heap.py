@@ -39,6 +39,7 @@ from benchmarks.corpus import SCENARIOS, bound_kb, holder, load, names_holder  #
 from pytest_memguard import guard as guard_module  # noqa: E402
 from pytest_memguard.flask import FlaskCall  # noqa: E402
 from pytest_memguard.guard import failure_message, guard  # noqa: E402
+from pytest_memguard.redact import Secrets  # noqa: E402
 from pytest_memguard.settings import Settings  # noqa: E402
 
 BALLAST = "memguard_bench_ballast"
@@ -62,9 +63,8 @@ def ballast(count: int) -> types.ModuleType:
     per = count // 6
     nodes = [Node(i) for i in range(per)]  # + their children lists: 2 objects each
     records = [Record(i) for i in range(per)]  # + their meta dicts: 2 objects each
-    module.nodes = nodes
-    module.records = records
-    module.pairs = [(i, [i]) for i in range(count - 4 * per)]  # a list per tuple: tracked
+    pairs = [(i, [i]) for i in range(count - 4 * per)]  # a list per tuple: tracked
+    module.__dict__.update(nodes=nodes, records=records, pairs=pairs)
     sys.modules[BALLAST] = module
     return module
 
@@ -106,7 +106,7 @@ def timed_explanations() -> Iterator[list[float]]:
     where ``calls`` is the time the explanation pass spent in the guarded calls themselves
     (see :func:`replay_timer`)."""
     spent = [0.0, 0.0]
-    explain = guard_module.explain
+    explain = guard_module.__dict__["explain"]
 
     def timed(*args: Any, **kwargs: Any) -> Any:
         started = time.perf_counter()
@@ -117,11 +117,11 @@ def timed_explanations() -> Iterator[list[float]]:
             EXPLAINING.clear()
             spent[0] += time.perf_counter() - started
 
-    guard_module.explain = timed  # type: ignore[assignment]
+    guard_module.__dict__["explain"] = timed
     try:
         yield spent
     finally:
-        guard_module.explain = explain
+        guard_module.__dict__["explain"] = explain
 
 
 EXPLAINING: list[list[float]] = []
@@ -152,7 +152,7 @@ def run_one(name: str) -> tuple[float, float, bool, str]:
         _tokens.clear()
         label = name
         call: Callable[[], object] = fn
-        secrets = None
+        secrets: Callable[[], Secrets] = Secrets
     else:
         module = load(name)
         module.reset()
@@ -161,9 +161,9 @@ def run_one(name: str) -> tuple[float, float, bool, str]:
         call, label, secrets = flask_call, flask_call.label, flask_call.secrets
         bound = bound_kb(module)
         held_by = holder(module) or ""
+    settings = Settings(max_growth_kb=bound)
     with timed_explanations() as spent:
-        extra = {"secrets": secrets} if secrets is not None else {}
-        result = guard(replay_timer(call), Settings(max_growth_kb=bound), label=label, **extra)
+        result = guard(replay_timer(call), settings, label=label, secrets=secrets)
     if name not in EXTRA:
         module.reset()
     message = failure_message(result)

@@ -3,20 +3,23 @@
 Both cost what the calls left behind, never the heap. ``tracked_growth`` runs at the end of
 every measured loop while the heap is still frozen, so ``gc.get_objects()`` returns only objects
 made since warm-up. To explain a failure, ``new_objects`` adds the untracked objects those hold
-and that old containers gained during the explanation pass: that is how untracked growth
-(``str``, ``bytes``, ``int``) held by an old list or dict, the commonest leak, is seen.
+and that old containers gained, or took in place of old items, during the explanation pass:
+that is how untracked growth (``str``, ``bytes``, ``int``) held by an old list or dict, the
+commonest leak, is seen, and what a full cache that evicts holds.
 """
 
 from __future__ import annotations
 
 import gc
+import operator
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from itertools import chain, compress
+from typing import cast
 
 import objgraph
 
 from pytest_memguard.result import TypeGrowth
-from pytest_memguard.retainers import Kinds, contents
 
 TOP_TYPES = 10
 NOISE_BYTES = 1024
@@ -74,35 +77,44 @@ def new_objects(
     What old containers ``gained`` may be old or new; untracked objects (``str``, ``bytes``,
     ``int``, tuples of those) are new when ``is_new`` says so, and are followed into what they
     hold. The walk never enters an old object, so it costs what the calls left behind, not the
-    heap; it allocates little, as tracemalloc traces it. Containers are read with
-    :func:`contents` as well (``gc.get_referents`` skips a dict's ``str`` keys).
+    heap. It goes level by level, each read in C in a few large lists: tracemalloc traces the
+    walk, and a small list per object, each traced, cost more than the rest of it.
     """
-    kinds = Kinds()
     found = list(made)
-    stack: list[object] = [obj for obj in gained if not gc.is_tracked(obj)]
-    for obj in made:
-        _untracked_parts(obj, stack, kinds)
-    # No set of ids seen: every id() would be an allocation for tracemalloc to trace. Untracked
-    # objects cannot form a cycle (the gc untracks only what cannot), so the walk ends; a cap
-    # guards against a C extension that breaks the rule. One object reached twice is found
-    # twice and counted once, in ``retained_types``.
+    level = _untracked(gained)
+    level.extend(_untracked_parts(made))
+    # No set of ids seen: untracked objects cannot form a cycle (the gc untracks only what
+    # cannot), so the walk ends; a cap guards against a C extension that breaks the rule. One
+    # object reached twice is found twice and counted once, in ``retained_types``.
     steps = MAX_WALK
-    while stack and steps:
-        steps -= 1
-        obj = stack.pop()
-        if is_new(obj):
-            found.append(obj)
-            _untracked_parts(obj, stack, kinds)
+    while level and steps > 0:
+        del level[steps:]
+        steps -= len(level)
+        fresh = list(compress(level, map(is_new, level)))
+        found.extend(fresh)
+        level = _untracked_parts(fresh)
     return found
 
 
-def _untracked_parts(obj: object, into: list[object], kinds: Kinds) -> None:
-    for part in gc.get_referents(obj):
-        if not gc.is_tracked(part):
-            into.append(part)
-    for part in contents(obj, kinds):
-        if not gc.is_tracked(part):
-            into.append(part)
+#: Objects whose referents are read in one C call.
+_SLICE = 65_536
+_KEYS = cast(Callable[[object], Iterable[object]], dict.keys)  # C: runs no user code
+
+
+def _untracked_parts(objects: list[object]) -> list[object]:
+    """The untracked objects that ``objects`` refer to, and the keys of the dicts among them
+    (``gc.get_referents`` skips a dict's ``str`` keys)."""
+    parts: list[object] = []
+    for start in range(0, len(objects), _SLICE):
+        parts.extend(gc.get_referents(*objects[start : start + _SLICE]))
+    dict_types = {cls for cls in set(map(type, objects)) if issubclass(cls, dict)}
+    dicts = compress(objects, map(dict_types.__contains__, map(type, objects)))
+    parts.extend(chain.from_iterable(map(_KEYS, dicts)))
+    return _untracked(parts)
+
+
+def _untracked(objects: list[object]) -> list[object]:
+    return list(compress(objects, map(operator.not_, map(gc.is_tracked, objects))))
 
 
 def retained_types(objects: list[object], limit: int = TOP_TYPES) -> tuple[TypeGrowth, ...]:

@@ -342,6 +342,12 @@ MAX_CANDIDATES = 8
 #: A backward search level with more objects than this is left to the forward walk.
 MAX_WIDTH = 64
 _HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE: its instances refer to their class
+_FLAGS = type.__dict__["__flags__"]  # read from the C struct: a metaclass cannot override it
+
+
+def _is_heap_type(cls: type) -> bool:
+    """A class made by a ``class`` statement (or ``type()``): its instances refer to it."""
+    return bool(_FLAGS.__get__(cls) & _HEAPTYPE)
 
 
 def backref_chain(target: object, *, max_depth: int = MAX_DEPTH) -> list[object]:
@@ -373,7 +379,8 @@ def chains(targets: Sequence[object], *, max_depth: int = MAX_DEPTH) -> list[lis
         own = {id(targets), id(found), id(dicts)}  # the search's own lists refer to targets
         for target in targets:
             chain = _backward(target, dicts, own, max_depth)
-            own.add(id(chain))
+            if chain is not None:
+                own.add(id(chain))
             found.append(chain)
         pending = [i for i, chain in enumerate(found) if chain is None]
         if pending:
@@ -448,7 +455,7 @@ def _refers_to(referrer: object, at: dict[int, object]) -> object | None:
     """The object of ``at`` that ``referrer`` refers to, not counting an instance's reference
     to its own class."""
     cls = type(referrer)
-    own_class = id(cls) in at and bool(cls.__flags__ & _HEAPTYPE)
+    own_class = id(cls) in at and _is_heap_type(cls)
     for part in gc.get_referents(referrer):
         if id(part) in at:
             if own_class and part is cls:
@@ -511,7 +518,7 @@ def _walk_back(target: object, levels: list[list[object]], depth: int) -> list[o
 def _parent(child: object, level: list[object]) -> object | None:
     """The first object of ``level`` that refers to ``child``, in growing slices read in C; an
     instance whose only reference is to its class only if no other object refers to it."""
-    instances = type(child) is type and bool(child.__flags__ & _HEAPTYPE)
+    instances = issubclass(type(child), type) and _is_heap_type(cast(type, child))
     fallback = None
     start, size = 0, 64
     while start < len(level):

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import abc
 import tracemalloc
 import types
 from collections import deque
 from collections.abc import Iterator
 
+import pytest
+
+from pytest_memguard import retainers
 from pytest_memguard.redact import Secrets
 from pytest_memguard.retainers import MAX_WIDTH, Lengths, backref_chain, chains, holders
 
@@ -155,16 +159,24 @@ def test_subclasses_are_read_with_the_builtin_methods(module: types.ModuleType) 
     assert any(line.startswith("├─ .loud") and "(+40 items" in line for line in lines)
 
 
+@pytest.mark.parametrize("meta", [type, abc.ABCMeta])
 def test_a_class_attribute_is_traced_through_the_class_not_its_instances(
-    module: types.ModuleType,
+    module: types.ModuleType, meta: type, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    class Session:
+    class Session(metaclass=meta):
         registry: list[object] = []  # noqa: RUF012 - the holder under test
 
-    module.Session = Session
+    module.models = types.SimpleNamespace(Session=Session)  # not in the module's dict itself
     module.sessions = [Session() for _ in range(2 * MAX_WIDTH)]  # each refers to its class
+
+    def no_forward_walk(*args: object) -> None:
+        raise AssertionError("the instances' class pointers made a level too wide")
+
+    # found by the backward search alone: the instances are not referrers to follow
+    monkeypatch.setattr(retainers, "_forward", no_forward_walk)
     chain = backref_chain(Session.registry)
-    assert chain[:3] == [module, module.__dict__, Session]
+    assert chain[:3] == [module, module.__dict__, module.models]
+    assert Session in chain
     assert chain[-1] is Session.registry
 
 
