@@ -15,6 +15,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pympler import asizeof
+
 from pytest_memguard.errors import MemguardUsageError
 from pytest_memguard.retainers import added_items
 
@@ -179,8 +181,6 @@ class IgnoreList:
 
 def deep_size(objects: Sequence[object]) -> int:
     """Bytes held by ``objects`` and what they reference (pympler), for ignored holders."""
-    from pympler import asizeof
-
     return int(asizeof.asizeof(*objects)) if objects else 0  # type: ignore[no-untyped-call]
 
 

@@ -18,6 +18,7 @@ from itertools import chain, compress
 from typing import cast
 
 import objgraph
+from pympler import summary
 
 from pytest_memguard.result import TypeGrowth
 
@@ -122,8 +123,6 @@ def retained_types(objects: list[object], limit: int = TOP_TYPES) -> tuple[TypeG
 
     An object listed twice counts once.
     """
-    from pympler import summary
-
     objects = list({id(o): o for o in objects}.values())
     tracked = {
         str(name): int(count)
