@@ -1,0 +1,113 @@
+"""The explanation pass, called directly: types, holders and sites of what the calls kept."""
+
+from __future__ import annotations
+
+import gc
+import tracemalloc
+import types
+
+import pytest
+
+from pytest_memguard.explain import explain
+from pytest_memguard.guard import EXPLAIN_CALLS, EXPLAIN_MIN_CALLS, explain_calls
+from pytest_memguard.redact import Secrets
+from pytest_memguard.result import TypeGrowth
+
+
+def by_name(rows: tuple[TypeGrowth, ...]) -> dict[str, TypeGrowth]:
+    return {row.name: row for row in rows}
+
+
+def test_explain_names_type_holder_and_site_of_an_old_list(module: types.ModuleType) -> None:
+    module.log = []
+
+    def calls() -> None:
+        for i in range(40):
+            module.log.append(f"alice:s3cret{i}" * 2)
+
+    found = explain(calls, Secrets([("alice", "s3cret")]), calls=40)
+    rows = by_name(found.types)
+    assert rows["str"].count_delta == 40
+    assert rows["str"].tracked_delta == 0
+    assert found.holders[0].path == "memguard_fake_app:log"
+    assert "(+40 items" in found.holders[0].trace[1]
+    assert any("test_explain_pass.py" in site for site in found.sites)
+    assert not tracemalloc.is_tracing()
+    assert gc.get_freeze_count() == 0
+
+
+def test_explain_keeps_no_reference_to_what_it_looked_at(module: types.ModuleType) -> None:
+    import weakref
+
+    class Session:
+        pass
+
+    module.sessions = []
+
+    def calls() -> None:
+        for _ in range(30):
+            module.sessions.append(Session())
+
+    explain(calls, Secrets(), calls=30)
+    refs = [weakref.ref(s) for s in module.sessions]
+    module.sessions.clear()
+    gc.collect()
+    assert all(ref() is None for ref in refs)
+
+
+@pytest.mark.parametrize(
+    ("per_call", "measured", "expected"),
+    [
+        (80.0, 400, EXPLAIN_CALLS),  # a slow leak: the most calls
+        (8_000.0, 200, EXPLAIN_MIN_CALLS),  # a fast leak: the fewest
+        (2_000.0, 400, 33),  # enough to retain 64 KiB
+        (0.0, 200, EXPLAIN_CALLS),  # over the bound but not growing: no rate to size by
+        (80.0, 12, 12),  # never more calls than were measured
+    ],
+)
+def test_explanation_calls_follow_the_leak_rate(
+    per_call: float, measured: int, expected: int
+) -> None:
+    assert explain_calls(per_call, measured) == expected
+
+
+def test_explain_traces_a_leak_every_tenth_call_and_an_instance_held_dict(
+    module: types.ModuleType,
+) -> None:
+    class Store:
+        def __init__(self) -> None:
+            self.tokens: dict[str, str] = {}  # str -> str: the gc does not track it
+
+    module.store = Store()
+    module.rare = []
+    n = [0]
+
+    def calls() -> None:
+        for _ in range(50):
+            n[0] += 1
+            module.store.tokens[f"token-{n[0]}"] = "x" * 40
+            if n[0] % 10 == 0:
+                module.rare.append(f"sample-{n[0]}")
+
+    found = explain(calls, Secrets(), calls=50)
+    assert {h.path for h in found.holders} == {
+        "memguard_fake_app:store.tokens",
+        "memguard_fake_app:rare",
+    }
+
+
+def test_explain_names_a_full_cache_and_counts_what_it_replaced(module: types.ModuleType) -> None:
+    module.tokens = {f"old-{i}": "x" * 40 for i in range(100)}  # full: 100 entries at most
+    module.idle = [f"idle-{i}" for i in range(100)]
+    n = [0]
+
+    def calls() -> None:
+        for _ in range(50):
+            n[0] += 1
+            module.tokens[f"token-{n[0]}"] = f"user-{n[0]}" * 8
+            del module.tokens[next(iter(module.tokens))]
+
+    found = explain(calls, Secrets(), calls=50)
+    assert [h.path for h in found.holders] == ["memguard_fake_app:tokens"]
+    assert "dict (50 of 100 items new" in found.holders[0].trace[1]
+    assert by_name(found.types)["str"].count_delta == 100  # the new keys and values
