@@ -25,9 +25,15 @@ from pytest_memguard.redact import Secrets
 from pytest_memguard.result import TypeGrowth
 from pytest_memguard.retainers import Holder, Lengths, added_items, holders, new_items
 
+#: Frames tracemalloc keeps per allocation: enough to reach the user's code through a
+#: framework (Flask, werkzeug), few enough that each traced allocation stays cheap.
 FRAMES = 10
+#: Allocation sites shown, largest first.
 TOP_SITES = 4
+#: Sites retaining less than this share of the largest are one-off allocations, not the leak.
 SITE_SHARE = 0.2
+#: Frames shown per allocation site: the allocating line and two callers, then the user's own.
+SITE_FRAMES = 3
 #: Items made during the pass that a container which did not grow must hold to be named.
 MIN_REPLACED = 8
 _HIDDEN = (
@@ -158,9 +164,9 @@ def _sites(before: tracemalloc.Snapshot, after: tracemalloc.Snapshot) -> tuple[s
         lines.append(
             f"{stat.size_diff / 1024:+,.1f} KiB in {stat.count_diff:+,} blocks at {_where(head)}"
         )
-        lines.extend(f"    called from {_where(frame)}" for frame in frames[1:3])
+        lines.extend(f"    called from {_where(frame)}" for frame in frames[1:SITE_FRAMES])
         mine = next((f for f in frames if _is_user_code(f)), None)
-        if mine is not None and mine not in frames[:3]:
+        if mine is not None and mine not in frames[:SITE_FRAMES]:
             lines.append(f"    from your code at {_where(mine)}")
         if sum(1 for line in lines if not line.startswith(" ")) >= TOP_SITES:
             break

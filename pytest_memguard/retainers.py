@@ -75,7 +75,13 @@ _KINDS: tuple[tuple[type, _Kind], ...] = (
     ),
     (deque, _Kind(deque, deque.__len__, deque.__iter__, lambda o: (-1, deque.__getitem__(o, -1)))),
 )
+#: Leak traces shown per failure, the holders that gained most first.
 MAX_HOLDERS = 3
+#: Width of a hop's label in a leak trace, so that the types line up.
+HOP_WIDTH = 24
+#: A key shown in a trace is cut to this many characters (after redaction).
+KEY_WIDTH = 40
+#: Hops searched from a holder back to a module before giving up on a path.
 MAX_DEPTH = 16
 
 
@@ -569,15 +575,17 @@ def trace(
     else:
         lines.append("(no path from a module global: held by a frame, a thread or C code)")
     last = steps.pop()[0] if steps else "?"
-    lines.extend(f"├─ {label:<24} {_type_name(child)}" for label, child in steps)
+    lines.extend(f"├─ {label:<{HOP_WIDTH}} {_type_name(child)}" for label, child in steps)
     size = _added_size(holder, added)
     gained = f"{added:,} of {_length(holder):,} items new" if replaced else f"+{added:,} items"
-    lines.append(f"├─ {last:<24} {_type_name(holder)} ({gained}, +{size / 1024:,.1f} KiB)")
+    lines.append(
+        f"├─ {last:<{HOP_WIDTH}} {_type_name(holder)} ({gained}, +{size / 1024:,.1f} KiB)"
+    )
     sample = _newest(holder)
     if sample is not None:
         key, value = sample
         index = "{member}" if key is MEMBER else f"[{_key_text(key, secrets)}]"
-        lines.append(f"╰→ {index:<24} {_type_name(value)} {_describe(value, secrets)}")
+        lines.append(f"╰→ {index:<{HOP_WIDTH}} {_type_name(value)} {_describe(value, secrets)}")
     # Values (keys, items) were redacted before they were cut; names and places are code.
     return path, tuple(lines)
 
@@ -660,8 +668,8 @@ def _length(holder: object) -> int:
 
 
 def _key_text(key: object, secrets: Secrets) -> str:
-    """A key or an index as shown in a trace: redacted as a value first, then cut to 40."""
-    return short_repr(key, secrets, limit=40)
+    """A key or an index as shown in a trace: redacted as a value first, then cut."""
+    return short_repr(key, secrets, limit=KEY_WIDTH)
 
 
 def _added_size(holder: object, added: int) -> int:
