@@ -109,16 +109,7 @@ def explain(
             if froze:
                 made = gc.get_objects()
         after = tracemalloc.take_snapshot()
-        grown = lengths.grown(skip=lambda holder: id(holder) in skipped)
-        replaced = lengths.replaced(
-            min_new=min_new, is_new=_allocated_in_pass, skip=lambda holder: id(holder) in skipped
-        )
-        gained = [item for added, holder in grown for item in added_items(holder, added)]
-        for _, holder in replaced:
-            gained.extend(new_items(holder, _allocated_in_pass)[1])
-        # Whether an untracked object is new is a question to tracemalloc, only while it traces.
-        retained = census.new_objects(made, gained, _allocated_in_pass)
-        gained.clear()
+        grown, replaced, retained = _left_by_pass(lengths, made, min_new, skipped)
     finally:
         if not was_tracing:
             tracemalloc.stop()
@@ -137,6 +128,24 @@ def explain(
     grown.clear()
     replaced.clear()
     return Explanation(types, sites, found)
+
+
+def _left_by_pass(
+    lengths: Lengths, made: list[object], min_new: int, skipped: set[int]
+) -> tuple[list[tuple[int, object]], list[tuple[int, object]], list[object]]:
+    """The containers that grew, those that replaced items without growing, and every object
+    the pass left alive. Runs while tracemalloc still traces: whether an untracked object is
+    new is a question to it."""
+    grown = lengths.grown(skip=lambda holder: id(holder) in skipped)
+    replaced = lengths.replaced(
+        min_new=min_new, is_new=_allocated_in_pass, skip=lambda holder: id(holder) in skipped
+    )
+    gained = [item for added, holder in grown for item in added_items(holder, added)]
+    for _, holder in replaced:
+        gained.extend(new_items(holder, _allocated_in_pass)[1])
+    retained = census.new_objects(made, gained, _allocated_in_pass)
+    gained.clear()
+    return grown, replaced, retained
 
 
 def _allocated_in_pass(obj: object) -> bool:
