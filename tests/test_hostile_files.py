@@ -555,7 +555,7 @@ def test_a_subset_run_merges_and_says_what_it_kept(run, pytester: pytest.Pyteste
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(
         [
-            "memguard: kept 1 baseline entry for tests not measured in this run (*b.json);"
+            "memguard: kept 1 baseline entry for tests not measured in this run (*b.json*);"
             " delete the file and save again to drop them"
         ]
     )

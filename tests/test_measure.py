@@ -16,6 +16,7 @@ from pytest_memguard.caches import CacheDropper
 from pytest_memguard.guard import guard
 from pytest_memguard.measure import BLOCK_BYTES, GcState, Loop, frozen_heap, measure
 from pytest_memguard.settings import Settings
+from pytest_memguard.verdict import FLAT_BYTES
 
 
 def shape_of(fn, *, iterations: int = 200) -> str:
@@ -240,4 +241,6 @@ def test_a_line_tracer_recording_the_plugin_s_lines_on_first_use_adds_nothing() 
         sys.settrace(None)
     assert any(path.endswith("measure.py") for path, _ in seen)
     assert verdict.trend(samples.retained).shape == "flat"
-    assert max(samples.retained) < 512, samples.retained[:5]
+    # 3.11+: under 512 B; 3.10 settles 8 blocks above its baseline at the first calls, and
+    # stays there: no growth either way.
+    assert max(samples.retained) < FLAT_BYTES, samples.retained[:5]

@@ -192,11 +192,12 @@ def test_a_holder_behind_a_wide_level_is_found_by_the_forward_walk(
     chain = backref_chain(shared)
     assert chain[0] is module
     assert chain[-1] is shared
-    assert any(chain[-2] is box for box in module.boxes)
+    # The box itself, or on Python 3.10 (no inline attributes) the box's __dict__ then the box.
+    (index,) = [i for i, box in enumerate(module.boxes) if any(hop is box for hop in chain)]
     lines = grow(module, lambda i: shared.append(f"s{i}"))
     hops = [line.split()[1] for line in lines[1:4]]
     assert hops[0] == ".boxes"
-    assert hops[1] == f"[{next(i for i, box in enumerate(module.boxes) if box is chain[-2])}]"
+    assert hops[1] == f"[{index}]"
     assert hops[2] == ".shared"
 
 
