@@ -209,6 +209,9 @@ def _add_many(secrets: Secrets, start: int, n: int) -> None:
         secrets.add(f"user{i}", f"pw-{i}")
 
 
+ARENA_SLACK_BLOCKS = 16
+
+
 @pytest.mark.parametrize("arena_bytes", [1 << 20, 256])  # 256: it grows many times
 def test_credentials_added_while_measuring_move_no_counter(arena_bytes: int) -> None:
     secrets = Secrets([("alice", "s3cret")])
@@ -219,7 +222,9 @@ def test_credentials_added_while_measuring_move_no_counter(arena_bytes: int) -> 
         blocks, malloc = sys.getallocatedblocks(), malloc_in_use()
         _add_many(secrets, 100, 5000)
         gc.collect()
-        assert sys.getallocatedblocks() - blocks <= 2
+        # One block per credential would be 5,000; the map's own regrowth may leave a few
+        # (up to 8 on CPython 3.10, 2 on newer), never more with more credentials.
+        assert sys.getallocatedblocks() - blocks <= ARENA_SLACK_BLOCKS
         assert malloc_in_use() - malloc <= 0
         assert secrets.redact("user4999:pw-4999") == REDACTED  # known while measuring
     assert len(secrets) == 5101  # learnt after
