@@ -397,7 +397,7 @@ def test_logged_exception_of_the_last_call_never_counts(sub) -> None:
 
             return app
 
-        @pytest.mark.memguard(max_growth_kb=32, iterations=60, warmup=5)
+        @pytest.mark.memguard(max_growth_kb=48, iterations=60)
         def test_500_is_logged():
             app = make_app()
             assert app.test_client().get("/").status_code == 500

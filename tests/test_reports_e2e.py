@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -95,7 +96,9 @@ def test_json_report_lists_every_guarded_test_with_the_documented_fields(
         assert isinstance(entry["series"], list)
         assert len(entry["series"]) == entry["iterations"]
     clean, leaky = tests
-    assert (clean["passed"], clean["shape"], clean["limit_kb"]) == (True, "flat", 64.0)
+    assert (clean["passed"], clean["limit_kb"]) == (True, 64.0)
+    # CPython 3.10 may settle once a little above its baseline (docs/python-versions.md).
+    assert clean["shape"] in (("flat",) if sys.version_info >= (3, 11) else ("flat", "plateau"))
     assert (leaky["passed"], leaky["shape"]) == (False, "growing")
     assert leaky["explanation"], "a failure carries its explanation"
     assert any(t["name"] == "str" for t in leaky["types"])  # type: ignore[union-attr]
