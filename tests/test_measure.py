@@ -222,8 +222,12 @@ def test_what_deciding_to_extend_allocates_is_not_counted() -> None:
         lambda: None, Loop(warmup=5, iterations=50, max_iterations=100, extend=extend)
     )
     assert samples.iterations == 100
-    assert max(samples.blocks) - min(samples.blocks) <= 2
-    assert abs(samples.malloc_bytes[-1] - samples.malloc_bytes[49]) < 1024
+    # Across the extension (after the 50th sample) the caller's ~1000 blocks do not show. The
+    # whole series is not compared: under an xdist worker, its IO thread may add a step of
+    # its own at any call (seen: 53 blocks at call 10 on 3.12), which the verdict's noise
+    # rule handles and this test is not about.
+    assert abs(samples.blocks[50] - samples.blocks[49]) <= 2
+    assert abs(samples.malloc_bytes[50] - samples.malloc_bytes[49]) < 1024
 
 
 def test_a_line_tracer_recording_the_plugin_s_lines_on_first_use_adds_nothing() -> None:
