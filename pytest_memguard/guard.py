@@ -17,6 +17,7 @@ from pytest_memguard.explain import explain
 from pytest_memguard.redact import Secrets
 from pytest_memguard.result import MemguardResult, TypeGrowth
 from pytest_memguard.settings import Settings
+from pytest_memguard.units import kib
 
 #: A rising trend is given one more run of the same length before it is called growing.
 EXTENSION_FACTOR = 2
@@ -204,7 +205,9 @@ def explain_calls(per_call_bytes: float, measured: int) -> int:
 def _ignored(dropper: CacheDropper, ignore: IgnoreList, ignored_kb: float) -> tuple[str, ...]:
     """What was kept out of this verdict, so that nothing is hidden silently."""
     entries = [describe(name) for name in dropper.names()]
-    entries.extend(f"{holder} (ignore=): up to +{ignored_kb:,.1f} KiB" for holder in ignore.holders)
+    entries.extend(
+        f"{holder} (ignore=): up to {kib(ignored_kb, sign=True)}" for holder in ignore.holders
+    )
     entries.extend(f"type {name} (ignore=)" for name in ignore.types)
     return tuple(entries)
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from pytest_memguard.baseline import Comparison, comparison_of
 from pytest_memguard.files import escape_surrogates
 from pytest_memguard.result import MemguardResult
+from pytest_memguard.units import kib
 
 HEADERS = (
     "test",
@@ -49,7 +50,7 @@ def baseline_cell(comparison: Comparison | None) -> str:
         return "-"
     delta = comparison.delta_kb
     if comparison.status in ("regressed", "improved") and delta is not None:
-        return f"{delta:+,.1f} KiB {comparison.status}"
+        return f"{kib(delta, sign=True)} {comparison.status}"
     return comparison.status
 
 
@@ -63,8 +64,8 @@ def rows(
         row: tuple[str, ...] = (
             _name(r),
             verdict_word(r),
-            f"{r.growth_kb:,.1f} KiB",
-            f"{r.limit_kb:,.1f} KiB",
+            kib(r.growth_kb),
+            kib(r.limit_kb),
             f"{r.per_call_bytes:,.0f} B",
             r.shape if r.measured else "-",
             f"{escape_surrogates(top.name)} {top.count_delta:+,}" if top else "-",
