@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 from pytest_memguard.result import MemguardResult, TypeGrowth
+
+ROOT = Path(__file__).resolve().parents[1]
 
 LEAKY = """
 import pytest
@@ -45,4 +51,15 @@ def result(
         nodeid=nodeid,
         label=label,
         measured=measured,
+    )
+
+
+def run_benchmark(script: str, *args: str, timeout: float) -> subprocess.CompletedProcess[str]:
+    """Run ``benchmarks/<script>`` with this Python, as a user would; its output is the test."""
+    return subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / script), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )

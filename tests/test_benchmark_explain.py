@@ -6,30 +6,20 @@ runnable on a small one. It checks the table and the holders, never timings.
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[1]
+from helpers import run_benchmark
 
 
 def test_explain_heap_prints_a_row_per_scenario_and_heap_with_the_holder_named() -> None:
     scenarios = ("leak_class_registry", "over_budget_tokens")
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "benchmarks" / "explain_heap.py"),
-            "--objects",
-            "0,30000",
-            "--scenarios",
-            ",".join(scenarios),
-            "--runs",
-            "1",
-        ],
-        capture_output=True,
-        text=True,
+    done = run_benchmark(
+        "explain_heap.py",
+        "--objects",
+        "0,30000",
+        "--scenarios",
+        ",".join(scenarios),
+        "--runs",
+        "1",
         timeout=300,
-        check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     lines = done.stdout.splitlines()

@@ -6,27 +6,17 @@ verdicts and the table's shape, never timings (those belong to the benchmark, no
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[1]
+from helpers import run_benchmark
 
 
 def test_quick_benchmark_prints_the_table_and_the_verdicts() -> None:
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "benchmarks" / "run.py"),
-            "--quick",
-            "--scenarios",
-            "leak_global_list,clean_stateless",
-            "--no-memray",
-        ],
-        capture_output=True,
-        text=True,
+    done = run_benchmark(
+        "run.py",
+        "--quick",
+        "--scenarios",
+        "leak_global_list,clean_stateless",
+        "--no-memray",
         timeout=120,
-        check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     rows = {
@@ -52,13 +42,7 @@ def test_quick_benchmark_prints_the_table_and_the_verdicts() -> None:
 
 def test_integrity_cases_are_all_judged_right() -> None:
     """Each way a verdict was once silently wrong is a row, and every row is right."""
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "integrity.py"), "--runs", "1"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    done = run_benchmark("integrity.py", "--runs", "1", timeout=300)
     rows = [line.split() for line in done.stdout.splitlines() if line.split()[:1] != ["case"]]
     cases = {row[0]: row for row in rows if len(row) >= 7 and row[1] in ("leak", "clean")}
     assert {"basic_auth_rotating_marker", "unittest_leak", "lru_512_over_32KiB"} <= set(cases)
@@ -67,13 +51,7 @@ def test_integrity_cases_are_all_judged_right() -> None:
 
 
 def test_sensitivity_benchmark_prints_its_tables_and_meets_its_rule() -> None:
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "sensitivity.py"), "--quick"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = run_benchmark("sensitivity.py", "--quick", timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     lines = done.stdout.splitlines()
     assert any(line.startswith("leak ") and "caught" in line for line in lines), done.stdout
