@@ -230,6 +230,8 @@ def failure_message(result: MemguardResult) -> str:
             tracked = "" if t.tracked_delta is None else f" ({t.tracked_delta:+,} gc-tracked)"
             lines.append(f"    {t.name:<{width}}  {t.count_delta:+8,} objects{tracked}  {size}")
     lines.extend(f"  {line}" for line in result.explanation)
+    if result.rejudged:
+        lines.append(f"  {result.rejudged}")
     if result.disturbed:
         lines.append(f"  note: measurement disturbed: {result.disturbed}")
     return "\n".join(lines)
