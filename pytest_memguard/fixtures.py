@@ -127,6 +127,13 @@ def fresh_call(item: pytest.Function) -> Callable[[], None]:
     return replay
 
 
+def has_function_fixtures(item: pytest.Item) -> bool:
+    """Whether the item uses any function-scoped fixture (else fresh ones change nothing)."""
+    info = getattr(item, "_fixtureinfo", None)
+    names = getattr(info, "name2fixturedefs", {}) if info is not None else {}
+    return any(function_scoped(item, name) for name in names)
+
+
 def function_scoped(item: pytest.Item, name: str) -> bool:
     """Whether ``name`` is a function-scoped fixture of ``item`` (its value is made per test)."""
     info = getattr(item, "_fixtureinfo", None)

@@ -182,7 +182,9 @@ class MemguardSession:
                 " guard a synchronous callable with memguard.run()"
             )
         fn = replay.test_function(function, pyfuncitem._fixtureinfo.argnames, pyfuncitem.funcargs)
-        fresh = fixtures.fresh_call(pyfuncitem) if fixtures.supported(pyfuncitem) else None
+        fresh = None
+        if fixtures.supported(pyfuncitem) and fixtures.has_function_fixtures(pyfuncitem):
+            fresh = fixtures.fresh_call(pyfuncitem)
         if settings.fixtures == "fresh" and fresh is not None:
             fn, fresh = fresh, None
         elif settings.fixtures == "reuse":
@@ -350,7 +352,9 @@ class MemguardSession:
                     seen_warnings=seen_warnings,
                 )
         except BaseException as exc:
-            if fresh is None or not replay_error(exc):
+            # Only a replay's own exception (noted with its call) is judged again: a warning
+            # re-emitted under -W error after the loop is the test's failure as it is.
+            if fresh is None or not replay_error(exc) or measure.raised_on(exc) is None:
                 if not isinstance(exc, measure.STOP) and record_errors:
                     shown = relabel(secrets) if relabel is not None else label
                     result = not_judged(exc, settings, shown, item.nodeid, secrets)
