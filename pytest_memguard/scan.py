@@ -64,6 +64,9 @@ STATUSES = (CONFIRMED, SUSPECTED, NOT_REPLAYABLE, CLEAN)
 #: steady rise, at a cost that a suite with dozens of suspects can pay.
 CONFIRM_ITERATIONS = MIN_ITERATIONS
 CONFIRM_WARMUP = 3
+#: Calls of a confirmed leak's explanation pass (traced, the costliest part): a leak that
+#: rose on every screened run gains its holder an item on each of them.
+SCAN_EXPLAIN_CALLS = 10
 CONFIRM_DEFAULTS = {"iterations": CONFIRM_ITERATIONS, "warmup": CONFIRM_WARMUP}
 #: Modules of the test runner: growth they hold comes from replaying the test's fixtures
 #: (one re-registering a pytest plugin), which a normal run does once.

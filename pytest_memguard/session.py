@@ -23,7 +23,7 @@ from pytest_memguard.baseline import Comparison, compare
 from pytest_memguard.captures import captured_once
 from pytest_memguard.errors import LeakError, MemguardUsageError
 from pytest_memguard.flask import only_errors
-from pytest_memguard.guard import failure_message, guard, not_judged
+from pytest_memguard.guard import EXPLAIN_CALLS, failure_message, guard, not_judged
 from pytest_memguard.measure import WarningKey
 from pytest_memguard.redact import Secrets, from_values
 from pytest_memguard.report import terminal
@@ -279,6 +279,7 @@ class MemguardSession:
             finish=finish,
             fail=self.layers.scan == "fail",
             record_errors=False,
+            max_explain_calls=scan.SCAN_EXPLAIN_CALLS,
         )
 
     @staticmethod
@@ -317,6 +318,7 @@ class MemguardSession:
         finish: Callable[[MemguardResult], MemguardResult] | None = None,
         fail: bool = True,
         record_errors: bool = True,
+        max_explain_calls: int = EXPLAIN_CALLS,
     ) -> MemguardResult:
         """Guard ``fn`` for ``item``, record the result, and fail the test on a bad verdict.
 
@@ -350,6 +352,7 @@ class MemguardSession:
                     secrets=lambda: secrets,
                     warmup_done=warmup_done,
                     seen_warnings=seen_warnings,
+                    max_explain_calls=max_explain_calls,
                 )
         except BaseException as exc:
             # Only a replay's own exception (noted with its call) is judged again: a warning
