@@ -66,7 +66,7 @@ CONFIRM_ITERATIONS = MIN_ITERATIONS
 CONFIRM_WARMUP = 3
 #: Calls of a confirmed leak's explanation pass (traced, the costliest part): a leak that
 #: rose on every screened run gains its holder an item on each of them.
-SCAN_EXPLAIN_CALLS = 10
+SCAN_EXPLAIN_CALLS = 5
 CONFIRM_DEFAULTS = {"iterations": CONFIRM_ITERATIONS, "warmup": CONFIRM_WARMUP}
 #: Modules of the test runner: growth they hold comes from replaying the test's fixtures
 #: (one re-registering a pytest plugin), which a normal run does once.
