@@ -17,6 +17,7 @@ never a leak, never a failure. Pure: no pytest import; ``session.py`` plugs the 
 from __future__ import annotations
 
 import gc
+import math
 import signal
 import sys
 import threading
@@ -33,7 +34,7 @@ from pytest_memguard.measure import BLOCK_BYTES, GcState, add_note, frozen_heap,
 from pytest_memguard.result import TEST_BODY, MemguardResult
 from pytest_memguard.settings import Settings
 from pytest_memguard.units import kib
-from pytest_memguard.verdict import MIN_ITERATIONS
+from pytest_memguard.verdict import MIN_ITERATIONS, WINDOWS
 
 #: Replays before the counters' baseline (the test's own call is one more): caches fill.
 SCREEN_WARMUP = 1
@@ -67,7 +68,21 @@ CONFIRM_WARMUP = 3
 #: Calls of a confirmed leak's explanation pass (traced, the costliest part): a leak that
 #: rose on every screened run gains its holder an item on each of them.
 SCAN_EXPLAIN_CALLS = 5
-CONFIRM_DEFAULTS = {"iterations": CONFIRM_ITERATIONS, "warmup": CONFIRM_WARMUP}
+#: The rise each window of the verdict's tail must clear for a leak to show: the noise of a
+#: framework's request path on the guard's counters is a few KiB.
+CONFIRM_NOISE_BYTES = 4 * 1024
+
+
+def confirm_defaults(shown: Screen, default_iterations: int) -> dict[str, int]:
+    """The confirmation's calls for the rate the screen saw: a fast leak shows in 16 calls, a
+    small one needs each of the verdict's windows (1/8 of the calls) to gain more than the
+    noise, up to the guard's default iterations."""
+    rate = max(shown.rate(), 1)
+    wanted = math.ceil(2 * WINDOWS * CONFIRM_NOISE_BYTES / rate)
+    iterations = max(CONFIRM_ITERATIONS, min(wanted, default_iterations))
+    return {"iterations": iterations, "warmup": CONFIRM_WARMUP}
+
+
 #: Modules of the test runner: growth they hold comes from replaying the test's fixtures
 #: (one re-registering a pytest plugin), which a normal run does once.
 HARNESS_MODULES = ("pytest", "_pytest", "pluggy", "pytest_memguard", "xdist", "execnet")
@@ -116,6 +131,16 @@ class Screen:
             and (name != "malloc bytes" or min(steps) * STEADY >= max(steps))
         ]
         return f"rose on every screened run: {'; '.join(risen)}" if risen else ""
+
+    def rate(self) -> int:
+        """The smallest rise of the estimated retained bytes over the measured runs."""
+        steps = _steps(
+            [
+                b * BLOCK_BYTES + max(m, 0)
+                for b, m in zip(self.blocks, self.malloc_bytes, strict=True)
+            ]
+        )
+        return max(min(steps, default=0), 0)
 
     @property
     def retained_bytes(self) -> int:

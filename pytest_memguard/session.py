@@ -219,7 +219,7 @@ class MemguardSession:
         """
         __tracebackhide__ = True
         started = scan.now()
-        settings = _settings.resolve(scan.CONFIRM_DEFAULTS, self.layers.ini, self.layers.cli)
+        settings = self.layers.settings()
         try:
             fn = self._scan_replay(item)
             with captured_once(item.config) as reset:
@@ -227,6 +227,8 @@ class MemguardSession:
                     shown = scan.screen(fn, reset=reset)
                 suspicion = shown.suspicion()
                 if suspicion:
+                    defaults = scan.confirm_defaults(shown, settings.iterations)
+                    settings = _settings.resolve(defaults, self.layers.ini, self.layers.cli)
                     with scan.deadline(
                         scan.replay_seconds(own_seconds, scan.confirm_calls(settings))
                     ):
