@@ -141,10 +141,14 @@ def test_json_and_baseline_carry_every_scanned_test(sub, pytester: pytest.Pytest
     result = sub(
         "--memguard-scan=report",
         "--memguard-json=out.json",
+        "--memguard-html=out.html",
         "--memguard-save-baseline=base.json",
         test_scan_suite=suite,
     )
     assert result.ret == 0
+    page = (pytester.path / "out.html").read_text()
+    for status in ("clean", "confirmed", "not replayable"):
+        assert f"<dt>Scan</dt><dd>{status}</dd>" in page
     data = json.loads((pytester.path / "out.json").read_text())
     status = {t["nodeid"].split("::")[1]: t["scan"] for t in data["tests"]}
     assert status == {
