@@ -343,3 +343,16 @@ def test_a_bad_fixtures_value_is_a_clear_error(sub) -> None:
     result.stdout.fnmatch_lines(
         ["*@pytest.mark.memguard: fixtures='new' is not valid; use 'auto' or 'fresh' or 'reuse'*"]
     )
+
+
+def test_fixtures_from_the_command_line_and_the_marker_over_it(sub) -> None:
+    reuse = sub("--memguard-fixtures=reuse", test_fx=FIXTURE_GROWTH.replace("MODE", ""))
+    reuse.assert_outcomes(failed=1)
+    marker_wins = sub(
+        "--memguard-fixtures=reuse",
+        test_fx=FIXTURE_GROWTH.replace("MODE", ', fixtures="fresh"'),
+    )
+    marker_wins.assert_outcomes(passed=1)
+    bad = sub("--memguard-fixtures=sometimes", test_fx=FIXTURE_GROWTH.replace("MODE", ""))
+    assert bad.ret == pytest.ExitCode.USAGE_ERROR
+    bad.stderr.fnmatch_lines(["*--memguard-fixtures: fixtures='sometimes' is not valid*"])
