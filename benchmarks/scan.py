@@ -1,6 +1,6 @@
 """Benchmark: ``--memguard-scan`` on a real suite, against its plain run.
 
-    python benchmarks/scan.py [SUITE] [--python PY] [--runs N] [--no-verify] [-- PYTEST ARGS]
+    python benchmarks/scan.py [SUITE] [--python PY] [--runs N] [--workers N] [--no-verify]
 
 SUITE defaults to Flask 3.1.2's own tests (``/work/scratch/flask/flask-3.1.2/tests``, run with
 the venv next to it, which pins pytest 8.4.1: Flask's tests import ``_pytest.monkeypatch.notset``,
@@ -83,14 +83,16 @@ def main() -> int:
     parser.add_argument("--python", default=None, help="the suite's Python (default: its venv)")
     parser.add_argument("--runs", type=int, default=1, help="runs of each mode (best is shown)")
     parser.add_argument("--no-verify", action="store_true", help="skip the verification loop")
-    parser.add_argument("pytest_args", nargs="*", help="more pytest arguments, after --")
+    parser.add_argument("--workers", type=int, default=0, help="pytest-xdist workers (-n) for both")
     args = parser.parse_args()
     suite = args.suite.resolve()
     python = args.python or (
         str(FLASK_PYTHON) if suite == FLASK.resolve() and FLASK_PYTHON.exists() else sys.executable
     )
     cwd = suite.parent if suite.name == "tests" else suite
-    base = [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(suite), *args.pytest_args]
+    base = [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(suite)]
+    if args.workers:
+        base += ["-n", str(args.workers)]
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "scan.json"
         plain = min(timed([*base, "-p", "no:memguard"], cwd)[0] for _ in range(args.runs))
@@ -159,7 +161,7 @@ def verify(
         "SCAN_VERIFY_WARMUP": str(VERIFY_WARMUP),
     }
     ids = [str(cwd / str(t["nodeid"])) for t in confirmed]
-    cmd = [*base[:6], *ids, "-p", "no:memguard", "-p", "scan_verifier", "-s"]
+    cmd = [*base[:6], *ids, "-p", "no:memguard", "-p", "no:xdist", "-p", "scan_verifier", "-s"]
     timed(cmd, cwd, env)
     return json.loads(out.read_text()) if out.exists() else {}
 
