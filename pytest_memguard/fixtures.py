@@ -8,7 +8,7 @@ entry of pytest's ``SetupState`` is torn down (its function-scoped fixtures' fin
 pytest's order), a new ``FixtureRequest`` is made, and the item is set up again. Higher-scoped
 fixtures stay. The last replay's fixtures are torn down by pytest's own teardown phase.
 
-Private pytest API used, checked on pytest 8.1 to 8.4 and 9.0 (``tests/test_fixtures.py`` fails
+Private pytest API used, checked on pytest 8.4 and 9.2 (``tests/test_fixtures.py`` fails
 if one of them changes): ``Session._setupstate`` with ``stack``, ``setup(item)`` and
 ``teardown_exact(nextitem)``; ``Function._initrequest()``, ``Function._fixtureinfo`` with
 ``argnames`` and ``name2fixturedefs``; ``FixtureDef.scope``, ``_finalizers`` and

@@ -70,7 +70,7 @@ CONFIRM_WARMUP = 3
 SCAN_EXPLAIN_CALLS = 5
 #: The rise each window of the verdict's tail must clear for a leak to show: the noise of a
 #: framework's request path on the guard's counters is a few KiB.
-CONFIRM_NOISE_BYTES = 4 * 1024
+CONFIRM_NOISE_BYTES = 2 * 1024
 
 
 def confirm_defaults(shown: Screen, default_iterations: int) -> dict[str, int]:
