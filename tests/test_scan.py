@@ -356,3 +356,37 @@ def test_fixtures_from_the_command_line_and_the_marker_over_it(sub) -> None:
     bad = sub("--memguard-fixtures=sometimes", test_fx=FIXTURE_GROWTH.replace("MODE", ""))
     assert bad.ret == pytest.ExitCode.USAGE_ERROR
     bad.stderr.fnmatch_lines(["*--memguard-fixtures: fixtures='sometimes' is not valid*"])
+
+
+def test_unittest_methods_and_hostile_tests_are_scanned(sub) -> None:
+    suite = """
+import sys
+import unittest
+
+KEPT = []
+
+class TestCase(unittest.TestCase):
+    def setUp(self):
+        self.data = list(range(100))
+
+    def test_clean(self):
+        self.assertEqual(len(self.data), 100)
+
+    def test_leaks(self):
+        KEPT.append("kept " + str(len(KEPT)))
+
+CALLS = []
+
+def test_exits_on_replay():
+    CALLS.append(1)
+    if len(CALLS) > 1:
+        sys.exit(3)
+"""
+    result = sub("--memguard-scan=report", test_ut=suite)
+    assert result.ret == 0, result.stdout.str()
+    text = "\n".join(_section(result))
+    assert "  LEAK test_ut.py::TestCase::test_leaks: ~" in text, text
+    assert "held by module test_ut.KEPT" in text
+    assert "test_ut.py::test_exits_on_replay: not replayable: call 2 (scan replay) raised" in text
+    assert "SystemExit: 3" in text
+    assert "1 clean" in text
