@@ -96,6 +96,12 @@ KNOWN_CACHES: tuple[KnownCache, ...] = (
         lambda m: m._compile_pattern.cache_clear(),
     ),
     KnownCache(
+        "sys:path_importer_cache",
+        "the finder of every sys.path entry imported from (a test's new tmp_path adds one)",
+        _len("path_importer_cache"),
+        lambda m: m.path_importer_cache.clear(),
+    ),
+    KnownCache(
         "jinja2.lexer:_lexer_cache",
         "Jinja's cache of lexers, one per environment configuration (bounded: 50)",
         _len("_lexer_cache"),

@@ -80,6 +80,7 @@ def guard(
     secrets: Callable[[], Secrets] = Secrets,
     warmup_done: int = 0,
     seen_warnings: Collection[measure.WarningKey] = (),
+    max_explain_calls: int = EXPLAIN_CALLS,
 ) -> MemguardResult:
     """Measure ``fn``, decide, explain a failure, and return the result as plain data.
 
@@ -87,7 +88,8 @@ def guard(
     the warm-up, and ``seen_warnings`` are the warnings they raised, already shown.
     ``secrets`` is called once the run is over, to redact what is shown. An exception raised
     by ``fn`` while a failure is explained is the test's failure: it propagates, noting the
-    call and the verdict it interrupted.
+    call and the verdict it interrupted. ``max_explain_calls`` caps the explanation pass
+    (the scan explains dozens of tests, and a steady leak shows its holder in a few calls).
     """
     __tracebackhide__ = True
     if settings.disable:
@@ -106,7 +108,7 @@ def guard(
     explanation: tuple[str, ...] = ()
     calls = 0  # of the explanation pass, run only after a failed verdict
     if not decision.passed:
-        calls = explain_calls(per_call, samples.iterations)
+        calls = min(explain_calls(per_call, samples.iterations), max_explain_calls)
         first = max(settings.warmup, warmup_done) + samples.iterations  # calls made so far
         found, explanation = _explain(run, calls, first, decision.reason, secrets)
         types = found or types
@@ -230,6 +232,8 @@ def failure_message(result: MemguardResult) -> str:
             tracked = "" if t.tracked_delta is None else f" ({t.tracked_delta:+,} gc-tracked)"
             lines.append(f"    {t.name:<{width}}  {t.count_delta:+8,} objects{tracked}  {size}")
     lines.extend(f"  {line}" for line in result.explanation)
+    if result.rejudged:
+        lines.append(f"  {result.rejudged}")
     if result.disturbed:
         lines.append(f"  note: measurement disturbed: {result.disturbed}")
     return "\n".join(lines)

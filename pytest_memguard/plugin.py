@@ -7,7 +7,9 @@ that never import pytest (``guard``, ``measure``, ``verdict``, ``explain``, ``re
 
 from __future__ import annotations
 
+import argparse
 import contextlib
+import os
 from typing import Any
 
 import pytest
@@ -46,6 +48,22 @@ OPTIONS: tuple[tuple[str, str, str, str], ...] = (
         f" (default {_settings.DEFAULT_MAX_GROWTH_KB:g})",
     ),
     ("disable", "bool", "", "ignore memguard markers; run()/flask() call once and judge nothing"),
+    (
+        "fixtures",
+        "string",
+        "MODE",
+        "how a marked test's replays get their function-scoped fixtures: auto (reuse them,"
+        " and judge again with fresh ones when a replay raises or the test's own fixture holds"
+        " the growth), fresh (set up anew for every call) or reuse (default auto)",
+    ),
+    (
+        "scan",
+        "optional",
+        "MODE",
+        "guard every test that has no memguard marker: a cheap screen, then the full guard"
+        " for suspects; fail (the flag alone: a confirmed leak fails its test), report (never"
+        " fails) or off (default off)",
+    ),
     ("report", "bool", "", "print a table of every guarded test after the run"),
     ("json", "string", "PATH", "write every guarded test's numbers to PATH as JSON"),
     ("html", "string", "PATH", "write a self-contained HTML report to PATH"),
@@ -71,8 +89,10 @@ OPTIONS: tuple[tuple[str, str, str, str], ...] = (
     ),
 )
 #: The options that feed ``Settings`` (per-test measuring); the others are run-wide.
-SETTINGS_OPTIONS = ("iterations", "warmup", "max-growth-kb", "disable")
+SETTINGS_OPTIONS = ("iterations", "warmup", "max-growth-kb", "disable", "fixtures")
 SESSION_PLUGIN = "memguard-session"
+#: Where ``--memguard-scan PATH`` leaves a test path it took for its value.
+STRAY_PATHS = "memguard_stray_paths"
 #: Ends the collection of credentials into the run's store, at unconfigure.
 COLLECTING_KEY = pytest.StashKey[contextlib.ExitStack]()
 
@@ -93,6 +113,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 dest=dest,
                 help=flag_help,
             )
+        elif kind == "optional":  # --memguard-scan alone means --memguard-scan=fail
+            group.addoption(
+                f"--memguard-{name}",
+                action=_OptionalMode,
+                nargs="?",
+                const="fail",
+                default=None,
+                dest=dest,
+                metavar=metavar,
+                help=flag_help,
+            )
         else:
             group.addoption(
                 f"--memguard-{name}",
@@ -102,7 +133,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 metavar=metavar,
                 help=flag_help,
             )
-        parser.addini(dest, help=text, type=kind, default=None)  # type: ignore[arg-type]
+        ini_kind = "string" if kind == "optional" else kind
+        parser.addini(dest, help=text, type=ini_kind, default=None)  # type: ignore[arg-type]
     parser.addini(
         "memguard_ignore",
         help="holders (module:attribute) and type names kept out of verdicts and explanations,"
@@ -112,10 +144,34 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+class _OptionalMode(argparse.Action):
+    """``--memguard-scan [MODE]``: a value that is not a mode is a test path that followed the
+    flag (``pytest --memguard-scan tests/``), given back to pytest's positional arguments."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        if isinstance(values, str) and values.strip().lower() not in _settings.SCAN_WORDS:
+            if not os.path.exists(values.split("::", 1)[0]):
+                modes = ", ".join(_settings.SCAN_MODES)
+                parser.error(f"{option_string}: {values!r} is neither a mode ({modes}) nor a path")
+            # argparse may set the positionals after this: they are put back at configure.
+            strays = getattr(namespace, STRAY_PATHS, None) or []
+            setattr(namespace, STRAY_PATHS, [*strays, values])
+            values = self.const
+        setattr(namespace, self.dest, values)
+
+
 def marker_help() -> str:
     return (
-        "memguard(max_growth_kb=None, iterations=None, warmup=None, ignore=None): replay the"
-        " test and fail it when retained memory keeps growing or exceeds max_growth_kb; with"
+        "memguard(max_growth_kb=None, iterations=None, warmup=None, ignore=None,"
+        " fixtures=None): replay the"
+        " test and fail it when retained memory keeps growing or exceeds max_growth_kb"
+        " (fixtures='auto', 'fresh' or 'reuse': how replays get function-scoped fixtures); with"
         " the memguard fixture, set the defaults of its calls instead."
     )
 
@@ -138,10 +194,34 @@ def _layers(config: pytest.Config) -> Layers:
     except SettingsError as exc:
         raise pytest.UsageError(str(exc)) from None
     report = bool(config.getoption("memguard_report") or config.getini("memguard_report"))
-    return Layers(ini, cli, report)
+    try:
+        flag = config.getoption("memguard_scan")
+        if flag is not None:
+            scan = _settings.parse_scan(flag, source="--memguard-scan")
+        else:
+            scan = _settings.parse_scan(
+                config.getini("memguard_scan") or "off", source="ini memguard_scan"
+            )
+    except SettingsError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    return Layers(ini, cli, report, scan)
+
+
+def _give_back_paths(config: pytest.Config) -> None:
+    """The test paths ``--memguard-scan`` took for its value, back in the run's arguments:
+    first, as typed, and instead of the default ones (testpaths, the current directory)."""
+    strays = getattr(config.option, STRAY_PATHS, None)
+    if not strays:
+        return
+    if config.args_source == pytest.Config.ArgsSource.ARGS:
+        config.args[:0] = strays
+    else:
+        config.args[:] = strays
+        config.args_source = pytest.Config.ArgsSource.ARGS
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    _give_back_paths(config)
     config.addinivalue_line("markers", marker_help())
     secrets = Secrets()
     collecting_ = contextlib.ExitStack()

@@ -59,6 +59,13 @@ class MemguardResult:
     error: bool = False
     #: HTTP status code -> calls that got it, for the web drivers: what was measured.
     statuses: dict[int, int] = field(default_factory=dict)
+    #: ``--memguard-scan``'s status of this test: "clean", "suspected", "confirmed" or
+    #: "not replayable" ("" for a test that was not scanned: marked, or guarded by a fixture).
+    scan: str = ""
+    #: Seconds the scan spent on this test, beyond the test's own run.
+    scan_seconds: float = 0.0
+    #: Why the run was judged again with fresh fixtures ("" when it was not), in one line.
+    rejudged: str = ""
 
     def __post_init__(self) -> None:
         if not isinstance(self.series, array):

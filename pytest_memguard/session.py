@@ -16,14 +16,14 @@ from typing import Any
 
 import pytest
 
-from pytest_memguard import measure, replay
+from pytest_memguard import fixtures, measure, replay, scan
 from pytest_memguard import settings as _settings
 from pytest_memguard import xdist as _xdist
 from pytest_memguard.baseline import Comparison, compare
 from pytest_memguard.captures import captured_once
 from pytest_memguard.errors import LeakError, MemguardUsageError
 from pytest_memguard.flask import only_errors
-from pytest_memguard.guard import failure_message, guard, not_judged
+from pytest_memguard.guard import EXPLAIN_CALLS, failure_message, guard, not_judged
 from pytest_memguard.measure import WarningKey
 from pytest_memguard.redact import Secrets, from_values
 from pytest_memguard.report import terminal
@@ -43,6 +43,30 @@ ACTIVE_KEY = pytest.StashKey[bool]()
 HANDLED_KEY = pytest.StashKey[bool]()
 
 
+class _NotReplayable(Exception):
+    """The scan cannot replay this item at all; ``reason`` says why."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def replay_error(exc: BaseException) -> bool:
+    """Whether ``exc`` is the replayed test's own failure (an assertion, an error, a skip or
+    ``pytest.fail()``), rather than the run being stopped (Ctrl-C, ``pytest.exit()``)."""
+    return not isinstance(exc, (*measure.STOP, pytest.exit.Exception))
+
+
+def _replay_reason(exc: BaseException) -> str:
+    """ "not replayable: ..." with the replay that raised and what it raised."""
+    where = measure.raised_on(exc) or "a replay"
+    if isinstance(exc, fixtures.FixtureRefreshError):
+        return f"{scan.NOT_REPLAYABLE}: {exc}"
+    if isinstance(exc, scan.ReplayTimeout):
+        return f"{scan.NOT_REPLAYABLE}: {exc} (it waits for something its first call had)"
+    return scan.not_replayable_reason(exc, where)
+
+
 class MemguardStatusWarning(pytest.PytestWarning):
     """A web driver's every call got a 404 or a server error: error pages were measured."""
 
@@ -54,6 +78,7 @@ class Layers:
     ini: Mapping[str, Any]
     cli: Mapping[str, Any]
     report: bool
+    scan: str = "off"  # --memguard-scan: "fail", "report" or "off"
 
     def settings(self, *more: Mapping[str, Any]) -> Settings:
         return _settings.resolve(self.ini, self.cli, *more)
@@ -113,7 +138,12 @@ class MemguardSession:
         and any other item kind with the marker fails with the reason instead of passing."""
         __tracebackhide__ = True
         if item.get_closest_marker(MARKER) is None:
-            return (yield)
+            if not self.scanning(item):
+                return (yield)
+            started = scan.now()
+            outcome = yield  # a test that failed or skipped is not scanned
+            self.scan(item, own_seconds=scan.now() - started)
+            return outcome
         item.stash[HANDLED_KEY] = False
         cls = replay.unittest_class(getattr(item, "cls", None))
         if cls is None:
@@ -152,8 +182,125 @@ class MemguardSession:
                 " guard a synchronous callable with memguard.run()"
             )
         fn = replay.test_function(function, pyfuncitem._fixtureinfo.argnames, pyfuncitem.funcargs)
-        self.judge(pyfuncitem, fn, settings, label=TEST_BODY, warmup_done=1, seen_warnings=seen)
+        fresh = None
+        if fixtures.supported(pyfuncitem) and fixtures.has_function_fixtures(pyfuncitem):
+            fresh = fixtures.fresh_call(pyfuncitem)
+        if settings.fixtures == "fresh" and fresh is not None:
+            fn, fresh = fresh, None
+        elif settings.fixtures == "reuse":
+            fresh = None
+        self.judge(
+            pyfuncitem,
+            fn,
+            settings,
+            label=TEST_BODY,
+            warmup_done=1,
+            seen_warnings=seen,
+            fresh=fresh,
+        )
         return outcome
+
+    # -- --memguard-scan: every unmarked test -----------------------------------------------
+
+    def scanning(self, item: pytest.Item) -> bool:
+        """Whether ``--memguard-scan`` guards this unmarked item (not one that guards its
+        own calls with the fixture, and nothing under ``--memguard-disable``)."""
+        return (
+            self.layers.scan != "off"
+            and "memguard" not in getattr(item, "fixturenames", ())
+            and not self.settings(item).disable
+        )
+
+    def scan(self, item: pytest.Item, *, own_seconds: float) -> None:
+        """Screen a test that passed; confirm a suspect with the full guard (see scan.py).
+
+        Whatever a replay raises makes the test "not replayable", recorded and never raised;
+        a confirmed leak fails the test unless the scan only reports.
+        """
+        __tracebackhide__ = True
+        started = scan.now()
+        settings = self.layers.settings()
+        try:
+            fn = self._scan_replay(item)
+            with captured_once(item.config) as reset:
+                with scan.deadline(scan.replay_seconds(own_seconds, scan.SCREEN_CALLS)):
+                    shown = scan.screen(fn, reset=reset)
+                suspicion = shown.suspicion()
+                if suspicion:
+                    defaults = scan.confirm_defaults(shown, settings.iterations)
+                    settings = _settings.resolve(defaults, self.layers.ini, self.layers.cli)
+                    with scan.deadline(
+                        scan.replay_seconds(own_seconds, scan.confirm_calls(settings))
+                    ):
+                        self._confirm(item, fn, settings, suspicion, started)
+                    return
+        except BaseException as exc:
+            if not replay_error(exc) or isinstance(exc, (LeakError, MemguardUsageError)):
+                raise  # stopped, or the verdict itself: a confirmed leak
+            reason = exc.reason if isinstance(exc, _NotReplayable) else _replay_reason(exc)
+            self.results.append(
+                scan.not_replayable(settings, reason, item.nodeid, scan.now() - started)
+            )
+            return
+        self.results.append(scan.clean(settings, shown, item.nodeid, scan.now() - started))
+
+    def _confirm(
+        self,
+        item: pytest.Item,
+        fn: Callable[[], object],
+        settings: Settings,
+        suspicion: str,
+        started: float,
+    ) -> None:
+        """The full guard on a suspect: confirmed (and explained) or found bounded."""
+        __tracebackhide__ = True
+
+        def finish(result: MemguardResult) -> MemguardResult:
+            seconds = round(scan.now() - started, 3)
+            harness = scan.harness_holder(result)
+            if not result.passed and harness:
+                reason = f"{scan.NOT_REPLAYABLE}: its replays grow the test runner's own state"
+                reason += f" (held by {harness}), not the code under test"
+                return replace(
+                    result,
+                    passed=True,
+                    scan=scan.NOT_REPLAYABLE,
+                    reason=reason,
+                    scan_seconds=seconds,
+                )
+            status = scan.SUSPECTED if result.passed else scan.CONFIRMED
+            reason = result.reason if not result.passed else f"{suspicion}; then {result.reason}"
+            return replace(result, scan=status, reason=reason, scan_seconds=seconds)
+
+        self.judge(
+            item,
+            fn,
+            settings,
+            label=TEST_BODY,
+            warmup_done=1 + scan.SCREEN_CALLS,
+            finish=finish,
+            fail=self.layers.scan == "fail",
+            record_errors=False,
+            max_explain_calls=scan.SCAN_EXPLAIN_CALLS,
+        )
+
+    @staticmethod
+    def _scan_replay(item: pytest.Item) -> Callable[[], object]:
+        """The test replayed with fresh fixtures, or :class:`_NotReplayable` saying why not."""
+        cls = replay.unittest_class(getattr(item, "cls", None))
+        if cls is not None:
+            return replay.unittest_method(cls, item.name)
+        if not isinstance(item, pytest.Function):
+            raise _NotReplayable(
+                f"{scan.NOT_REPLAYABLE}: a {type(item).__name__} item is not a Python test function"
+            )
+        if inspect.iscoroutinefunction(item.obj):
+            raise _NotReplayable(
+                f"{scan.NOT_REPLAYABLE}: an async test function (its async plugin runs it)"
+            )
+        if not fixtures.supported(item):
+            raise _NotReplayable(f"{scan.NOT_REPLAYABLE}: its fixtures cannot be set up again")
+        return fixtures.fresh_call(item)
 
     # -- one guarded run --------------------------------------------------------------------
 
@@ -169,6 +316,11 @@ class MemguardSession:
         statuses: Callable[[], dict[int, int]] | None = None,
         warn_on_errors: bool = False,
         relabel: Callable[[Secrets], str] | None = None,
+        fresh: Callable[[], object] | None = None,
+        finish: Callable[[MemguardResult], MemguardResult] | None = None,
+        fail: bool = True,
+        record_errors: bool = True,
+        max_explain_calls: int = EXPLAIN_CALLS,
     ) -> MemguardResult:
         """Guard ``fn`` for ``item``, record the result, and fail the test on a bad verdict.
 
@@ -176,6 +328,11 @@ class MemguardSession:
         may hold one); ``statuses`` reads the HTTP status codes a web driver saw, and with
         ``warn_on_errors`` a run that saw only 404s and server errors warns that it measured
         error pages. A run that raises is recorded as not judged, then the exception goes on.
+        ``fresh`` replays the test with fresh fixtures (``fixtures="auto"``): the run is judged
+        again with it when a replay raises or the test's own fixture holds the growth.
+        ``finish`` rewrites the result before it is recorded (the scan's status); with
+        ``fail=False`` a failed verdict is recorded and returned, not raised, and with
+        ``record_errors=False`` a run that raises is left to the caller to record.
         """
         __tracebackhide__ = True
         secrets = self.learn(item)
@@ -184,6 +341,7 @@ class MemguardSession:
                 "memguard: a guarded call cannot run inside another guarded call; guard the"
                 " outer callable only"
             )
+        again = ""  # why the run is judged again with fresh fixtures
         item.stash[ACTIVE_KEY] = True
         try:
             with secrets.measuring(), captured_once(item.config) as reset:
@@ -196,20 +354,52 @@ class MemguardSession:
                     secrets=lambda: secrets,
                     warmup_done=warmup_done,
                     seen_warnings=seen_warnings,
+                    max_explain_calls=max_explain_calls,
                 )
         except BaseException as exc:
-            if not isinstance(exc, measure.STOP):
-                shown = relabel(secrets) if relabel is not None else label
-                self._record_web(not_judged(exc, settings, shown, item.nodeid, secrets), statuses)
-            raise
+            # Only a replay's own exception (noted with its call) is judged again: a warning
+            # re-emitted under -W error after the loop is the test's failure as it is.
+            if fresh is None or not replay_error(exc) or measure.raised_on(exc) is None:
+                if not isinstance(exc, measure.STOP) and record_errors:
+                    shown = relabel(secrets) if relabel is not None else label
+                    result = not_judged(exc, settings, shown, item.nodeid, secrets)
+                    self._record_web(result, statuses)
+                raise
+            again = (
+                f"a replay raised {type(exc).__name__} with the first call's fixtures:"
+                " judged again with fresh fixtures"
+            )
         finally:
             item.stash[ACTIVE_KEY] = False
+        if fresh is not None and not again and not result.passed:
+            again = self._held_by_fixture(item, result)
+        if fresh is not None and again:
+            return self.judge(
+                item,
+                fresh,
+                settings,
+                label=label,
+                warmup_done=warmup_done,
+                seen_warnings=seen_warnings,
+                finish=lambda r: replace(r, rejudged=again),
+            )
         if relabel is not None:
             result = replace(result, label=relabel(secrets))
+        if finish is not None:
+            result = finish(result)
         result = self._record_web(result, statuses)
         if warn_on_errors and only_errors(result.statuses):
             warnings.warn(_error_pages(result), stacklevel=3)
-        return self._verdict(item, result)
+        return self._verdict(item, result, fail=fail)
+
+    @staticmethod
+    def _held_by_fixture(item: pytest.Item, result: MemguardResult) -> str:
+        """The line saying the growth is held only by the test's own function-scoped
+        fixtures (then the test is judged again with fresh ones), or ""."""
+        names = scan.fixture_holders(result.explanation)
+        if names and all(name and fixtures.function_scoped(item, name) for name in names):
+            return f"{scan.rejudge_line(names[0])}: judged again with fresh fixtures"
+        return ""
 
     def _record_web(
         self, result: MemguardResult, statuses: Callable[[], dict[int, int]] | None
@@ -219,11 +409,15 @@ class MemguardSession:
         self.results.append(result)
         return result
 
-    def _verdict(self, item: pytest.Item, result: MemguardResult) -> MemguardResult:
+    def _verdict(
+        self, item: pytest.Item, result: MemguardResult, *, fail: bool = True
+    ) -> MemguardResult:
         """Compare with the baseline, add the JUnit properties, raise a failed verdict."""
         __tracebackhide__ = True
         comparison = self._compare(result)
         _add_properties(item, result, comparison)
+        if not fail:
+            return result
         if not result.passed:
             raise LeakError(failure_message(result))
         if comparison is not None and comparison.regressed:
@@ -310,6 +504,11 @@ class MemguardSession:
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         results = self.sorted_results()
         missing = self.missing(results)
+        if self.layers.scan != "off":
+            terminalreporter.write_sep("=", "memguard scan")
+            added = sum(r.scan_seconds for r in results)
+            for line in scan.Summary(results, added).lines():
+                terminalreporter.write_line(line, red=line.lstrip().startswith("LEAK"))
         if self.layers.report:
             terminalreporter.write_sep("=", "memguard report")
             lines = terminal.render(

@@ -39,6 +39,10 @@ class Settings:
     max_growth_kb: float = DEFAULT_MAX_GROWTH_KB
     disable: bool = False
     ignore: tuple[str, ...] = ()  # "module:attribute" holders and type names
+    #: How the marker replays a test's fixtures: "reuse" the first call's values, "fresh"
+    #: ones for every call, or "auto": reuse, and judge again with fresh ones when a replay
+    #: raises or the only holder of the growth is one of the test's own fixtures.
+    fixtures: str = "auto"
 
     @property
     def limit_bytes(self) -> int:
@@ -119,6 +123,32 @@ def parse_bool(value: object, *, name: str, source: str) -> bool:
     raise SettingsError(_bad(name, source, value, "true or false"))
 
 
+def parse_choice(value: object, *, name: str, source: str, choices: tuple[str, ...]) -> str:
+    """One of ``choices``, case-insensitive."""
+    if isinstance(value, str) and value.strip().lower() in choices:
+        return value.strip().lower()
+    raise SettingsError(_bad(name, source, value, " or ".join(repr(c) for c in choices)))
+
+
+#: The marker's ``fixtures=`` values (see ``Settings.fixtures``).
+FIXTURES = ("auto", "fresh", "reuse")
+#: ``--memguard-scan`` values: fail the run on a confirmed leak, only report it, or no scan.
+SCAN_MODES = ("fail", "report", "off")
+_SCAN_TRUE = ("true", "yes", "on", "1")
+_SCAN_FALSE = ("false", "no", "0", "")
+#: Every value ``--memguard-scan`` takes (a boolean word, as the ini may say, or a mode).
+SCAN_WORDS = (*SCAN_MODES, *_SCAN_TRUE, *_SCAN_FALSE)
+
+
+def parse_scan(value: object, *, source: str) -> str:
+    """``--memguard-scan`` / ini ``memguard_scan``: a mode, or a boolean ini value."""
+    if isinstance(value, str) and value.strip().lower() in _SCAN_TRUE:
+        return "fail"
+    if isinstance(value, str) and value.strip().lower() in _SCAN_FALSE:
+        return "off"
+    return parse_choice(value, name="scan", source=source, choices=SCAN_MODES)
+
+
 _BOOLS = {
     "1": True,
     "true": True,
@@ -144,10 +174,11 @@ _PARSERS: dict[str, Callable[[object, str], Any]] = {
     "max_growth_kb": lambda v, s: parse_kb(v, name="max_growth_kb", source=s),
     "disable": lambda v, s: parse_bool(v, name="disable", source=s),
     "ignore": lambda v, s: parse_ignore(v, name="ignore", source=s),
+    "fixtures": lambda v, s: parse_choice(v, name="fixtures", source=s, choices=FIXTURES),
 }
 
 #: Keywords the marker and the fixture's calls accept (``disable`` is a run-wide switch).
-KEYWORDS = ("max_growth_kb", "iterations", "warmup", "ignore")
+KEYWORDS = ("max_growth_kb", "iterations", "warmup", "ignore", "fixtures")
 
 
 def check_keywords(keywords: Mapping[str, object], *, source: str) -> dict[str, Any]:

@@ -6,6 +6,8 @@ verdicts and the table's shape, never timings (those belong to the benchmark, no
 
 from __future__ import annotations
 
+import sys
+
 from helpers import run_benchmark
 
 
@@ -59,3 +61,25 @@ def test_sensitivity_benchmark_prints_its_tables_and_meets_its_rule() -> None:
     few = lines.index(next(line for line in lines if line.strip().startswith("iterations")))
     assert [line.split()[0] for line in lines[few + 1 : few + 5]] == ["16", "24", "40", "48"]
     assert "MISSED" not in done.stdout
+
+
+def test_scan_benchmark_prints_its_table_and_verifies_the_leak(tmp_path) -> None:
+    """benchmarks/scan.py on a small suite: one leak (confirmed, and seen by the loop without
+    memguard), one clean test, one that cannot be replayed."""
+    (tmp_path / "test_small.py").write_text(
+        "KEPT = []\n\n"
+        "def test_leak():\n    KEPT.append('kept ' + str(len(KEPT)))\n\n"
+        "def test_clean():\n    assert sum(range(10)) == 45\n\n"
+        "def test_once():\n    KEPT.append(None)\n    assert KEPT.count(None) == 1\n"
+    )
+    done = run_benchmark("scan.py", str(tmp_path), "--python", sys.executable, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.split()[:2] == ["plain", "s"])
+    numbers = lines[header + 1].split()
+    assert numbers[3:] == ["1", "0", "1", "1"], done.stdout  # confirmed, suspected, not r., clean
+    assert "every scanned test has a status and a reason: yes" in lines
+    leak = next(line for line in lines if line.startswith("test_small.py::test_leak"))
+    assert leak.split()[-1] == "test_small.KEPT", leak
+    assert float(leak.split()[2]) >= 1, leak  # blocks per run seen without memguard
+    assert "confirmed leaks the loop without memguard did not see: 0" in lines

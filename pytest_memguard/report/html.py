@@ -362,6 +362,8 @@ def _section(
     ]
     if comparison is not None:
         stats.append(("Baseline", comparison.status))
+    if result.scan:
+        stats.append(("Scan", result.scan))
     if result.statuses:
         codes = ", ".join(f"{code} \u00d7{n:,}" for code, n in sorted(result.statuses.items()))
         stats.append(("Status codes", codes))
@@ -385,6 +387,8 @@ def _section(
     if result.explanation:
         parts.append("<h3>Explanation</h3>")
         parts.append(f"<pre>{_e(chr(10).join(result.explanation))}</pre>")
+    if result.rejudged:
+        parts.append(f'<p class="sub">{_e(result.rejudged)}</p>')
     parts.append("</div></details></section>")
     return "\n".join(parts)
 

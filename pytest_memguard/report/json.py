@@ -40,6 +40,9 @@ TEST_FIELDS = (
     "baseline",
     "disturbed",
     "explain_calls",
+    "rejudged",
+    "scan",
+    "scan_seconds",
 )
 
 

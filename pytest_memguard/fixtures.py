@@ -1,0 +1,143 @@
+"""Fresh fixtures for a replayed test: the one module that reaches into pytest's internals.
+
+A test replayed on the same fixture values grows whatever it adds to them (a route on its
+``app``, an entry in ``monkeypatch``'s undo list), and a test that registers a setup-only
+callback raises on its second call. pytest-rerunfailures and CPython's ``regrtest -R`` re-run
+the whole protocol instead; this does the same for the function-scoped part: the item's own
+entry of pytest's ``SetupState`` is torn down (its function-scoped fixtures' finalizers, in
+pytest's order), a new ``FixtureRequest`` is made, and the item is set up again. Higher-scoped
+fixtures stay. The last replay's fixtures are torn down by pytest's own teardown phase.
+
+Private pytest API used, checked on pytest 8.4 and 9.2 (``tests/test_fixtures.py`` fails
+if one of them changes): ``Session._setupstate`` with ``stack``, ``setup(item)`` and
+``teardown_exact(nextitem)``; ``Function._initrequest()``, ``Function._fixtureinfo`` with
+``argnames`` and ``name2fixturedefs``; ``FixtureDef.scope``, ``_finalizers`` and
+``cached_result``; ``Stash._storage``.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+#: The scope whose fixtures a refresh sets up anew.
+FUNCTION = "function"
+
+
+class FixtureRefreshError(Exception):
+    """Tearing the test's fixtures down or setting them up again failed: the test cannot be
+    replayed with fresh fixtures (the message says which step and why)."""
+
+
+def supported(item: pytest.Item) -> bool:
+    """Whether ``item`` can get fresh fixtures: a plain test function, set up by pytest."""
+    state = getattr(item.session, "_setupstate", None)
+    return (
+        isinstance(item, pytest.Function)
+        and hasattr(item, "_initrequest")
+        and hasattr(item, "_fixtureinfo")
+        and state is not None
+        and item in getattr(state, "stack", {})
+    )
+
+
+def argnames(item: pytest.Function) -> tuple[str, ...]:
+    """The names the test function takes, as pytest passes them."""
+    return tuple(item._fixtureinfo.argnames)
+
+
+def refresh(item: pytest.Function) -> None:
+    """Tear down the item's function-scoped fixtures and set them up again.
+
+    What the teardown takes out of ``item.stash`` is put back (``tmp_path`` deletes the
+    phase results pytest stored there for it), and the finalizers that each setup of a
+    function-scoped fixture leaves on the higher-scoped fixtures it uses are dropped once it
+    is torn down: pytest leaves one per test, a replay would leave one per call.
+    """
+    __tracebackhide__ = True
+    state: Any = item.session._setupstate
+    stash: dict[Any, object] = item.stash._storage
+    kept = dict(stash)
+    try:
+        # Pops the entries after the parent's: the item's own, with its finalizers.
+        state.teardown_exact(item.parent)
+    except BaseException as exc:
+        if not isinstance(exc, Exception):
+            raise
+        raise FixtureRefreshError(
+            f"tearing its fixtures down raised {type(exc).__name__}: {exc}"
+        ) from exc
+    finally:
+        for key, value in kept.items():
+            stash.setdefault(key, value)
+    _drop_finished(item)
+    item._initrequest()
+    try:
+        state.setup(item)
+    except BaseException as exc:
+        if not isinstance(exc, Exception):
+            raise
+        raise FixtureRefreshError(
+            f"setting its fixtures up again raised {type(exc).__name__}: {exc}"
+        ) from exc
+
+
+def _drop_finished(item: pytest.Function) -> None:
+    """Drop, from the item's higher-scoped fixtures, the finalizers of its function-scoped
+    fixtures that were just torn down (calling them again would do nothing)."""
+    for defs in item._fixtureinfo.name2fixturedefs.values():
+        for fixturedef in defs:
+            finalizers = getattr(fixturedef, "_finalizers", None)
+            if str(fixturedef.scope) == FUNCTION or not isinstance(finalizers, list):
+                continue
+            # The item's setup appended them last; a session fixture's list holds one per
+            # test of the run, so only its tail is read.
+            while finalizers and _finished_here(finalizers[-1], item):
+                finalizers.pop()
+
+
+def _finished_here(finalizer: object, item: pytest.Function) -> bool:
+    """``partial(fixturedef.finish, request=...)`` of a function-scoped fixture of this item
+    that is no longer set up."""
+    if not isinstance(finalizer, functools.partial):
+        return False
+    request = finalizer.keywords.get("request")
+    owner = getattr(finalizer.func, "__self__", None)
+    return (
+        getattr(request, "_pyfuncitem", None) is item
+        and str(getattr(owner, "scope", "")) == FUNCTION
+        and getattr(owner, "cached_result", True) is None
+    )
+
+
+def fresh_call(item: pytest.Function) -> Callable[[], None]:
+    """A replay of the test function with fresh function-scoped fixtures for each call."""
+    names = argnames(item)
+    function = item.obj
+
+    def replay() -> None:
+        __tracebackhide__ = True
+        refresh(item)
+        funcargs = item.funcargs
+        function(**{name: funcargs[name] for name in names})
+
+    return replay
+
+
+def has_function_fixtures(item: pytest.Item) -> bool:
+    """Whether the item uses any function-scoped fixture (else fresh ones change nothing)."""
+    info = getattr(item, "_fixtureinfo", None)
+    names = getattr(info, "name2fixturedefs", {}) if info is not None else {}
+    return any(function_scoped(item, name) for name in names)
+
+
+def function_scoped(item: pytest.Item, name: str) -> bool:
+    """Whether ``name`` is a function-scoped fixture of ``item`` (its value is made per test)."""
+    info = getattr(item, "_fixtureinfo", None)
+    defs = getattr(info, "name2fixturedefs", {}).get(name) if info is not None else None
+    if not defs:
+        return False
+    return str(getattr(defs[-1], "scope", "")) == FUNCTION

@@ -1,0 +1,457 @@
+"""``--memguard-scan``: which tests of an unmarked suite leak, at little more than its own cost.
+
+Two stages, as CPython's ``regrtest -R`` and then the marker:
+
+* the **screen** replays a test that passed ``SCREEN_WARMUP + SCREEN_RUNS`` more times (fresh
+  function-scoped fixtures each time) and reads three exact counters after each measured run,
+  with the heap frozen so that each collection costs what the run made: pymalloc blocks, the
+  C allocator's bytes in use, and the gc-tracked objects made since the freeze. A test is a
+  **suspect** when one counter rose on every measured run by more than its noise floor;
+* suspects only are **confirmed** by the full guard (the marker's settings, fresh fixtures),
+  and explained as a marked test is.
+
+A replay that raises, or a test that cannot be replayed, is "not replayable" with the reason:
+never a leak, never a failure. Pure: no pytest import; ``session.py`` plugs the test in.
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+import signal
+import sys
+import threading
+import time
+import warnings
+from array import array
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+
+from pytest_memguard.caches import CacheDropper
+from pytest_memguard.guard import EXPLAIN_CALLS
+from pytest_memguard.measure import BLOCK_BYTES, GcState, add_note, frozen_heap, malloc_in_use
+from pytest_memguard.result import TEST_BODY, MemguardResult
+from pytest_memguard.settings import Settings
+from pytest_memguard.units import kib
+from pytest_memguard.verdict import MIN_ITERATIONS, WINDOWS
+
+#: Replays before the counters' baseline (the test's own call is one more): caches fill.
+SCREEN_WARMUP = 1
+#: Measured replays: a counter must rise after every one of them.
+SCREEN_RUNS = 3
+SCREEN_CALLS = SCREEN_WARMUP + SCREEN_RUNS
+#: What one counter may rise by after a run and still count as not rising: the counters are
+#: exact, so a clean run's rise is 0 most of the time; these are the largest rises seen on
+#: every measured run of a clean test over Flask's suite (benchmarks/scan.py).
+NOISE_BLOCKS = 0
+NOISE_MALLOC_BYTES = 1024
+NOISE_TRACKED = 0
+
+#: The C allocator's bytes move with fragmentation and buffers that a bounded structure
+#: reallocates: its rises must also be steady (the smallest at least 1/STEADY of the largest),
+#: as a leak's are.
+STEADY = 2
+
+#: The scan statuses, as ``MemguardResult.scan`` holds them ("" for a test not scanned).
+CLEAN = "clean"
+SUSPECTED = "suspected"
+CONFIRMED = "confirmed"
+NOT_REPLAYABLE = "not replayable"
+STATUSES = (CONFIRMED, SUSPECTED, NOT_REPLAYABLE, CLEAN)
+
+#: The confirmation's measured calls and warm-up, unless the ini or the command line set
+#: them: enough for the verdict's four windows of the tail (and one extension) to tell a
+#: steady rise, at a cost that a suite with dozens of suspects can pay.
+CONFIRM_ITERATIONS = MIN_ITERATIONS
+CONFIRM_WARMUP = 3
+#: Calls of a confirmed leak's explanation pass (traced, the costliest part): a leak that
+#: rose on every screened run gains its holder an item on each of them.
+SCAN_EXPLAIN_CALLS = 5
+#: The rise each window of the verdict's tail must clear for a leak to show: the noise of a
+#: framework's request path on the guard's counters is a few KiB.
+CONFIRM_NOISE_BYTES = 2 * 1024
+
+
+def confirm_defaults(shown: Screen, default_iterations: int) -> dict[str, int]:
+    """The confirmation's calls for the rate the screen saw: a fast leak shows in 16 calls, a
+    small one needs each of the verdict's windows (1/8 of the calls) to gain more than the
+    noise, up to the guard's default iterations."""
+    rate = max(shown.rate(), 1)
+    wanted = math.ceil(2 * WINDOWS * CONFIRM_NOISE_BYTES / rate)
+    iterations = max(CONFIRM_ITERATIONS, min(wanted, default_iterations))
+    return {"iterations": iterations, "warmup": CONFIRM_WARMUP}
+
+
+#: Modules of the test runner: growth they hold comes from replaying the test's fixtures
+#: (one re-registering a pytest plugin), which a normal run does once.
+HARNESS_MODULES = ("pytest", "_pytest", "pluggy", "pytest_memguard", "xdist", "execnet")
+
+#: A replay that runs this much longer than the test's own call is stopped (see Deadline).
+DEADLINE_FACTOR = 50
+DEADLINE_MIN_SECONDS = 5.0
+
+#: The exception text shown in a "not replayable" reason is cut here.
+REASON_TEXT = 120
+
+
+class ReplayTimeout(Exception):
+    """A replay ran far longer than the test's own call: it waits for something (a server it
+    started with a fixture torn down, a lock) and would hang the run."""
+
+
+@dataclass(frozen=True)
+class Screen:
+    """The counters' rise after each measured run, from the baseline (plain numbers)."""
+
+    blocks: tuple[int, ...]
+    malloc_bytes: tuple[int, ...]
+    tracked: tuple[int, ...]
+
+    def rises(self) -> dict[str, tuple[int, ...]]:
+        """Each counter's rise run by run, named as the reason shows it."""
+        return {
+            "pymalloc blocks": _steps(self.blocks),
+            "malloc bytes": _steps(self.malloc_bytes),
+            "gc-tracked objects": _steps(self.tracked),
+        }
+
+    def suspicion(self) -> str:
+        """Why this test is a suspect, or "" when no counter rose on every run."""
+        floors = {
+            "pymalloc blocks": NOISE_BLOCKS,
+            "malloc bytes": NOISE_MALLOC_BYTES,
+            "gc-tracked objects": NOISE_TRACKED,
+        }
+        risen = [
+            f"{name} +{', +'.join(f'{r:,}' for r in steps)}"
+            for name, steps in self.rises().items()
+            if steps
+            and all(r > floors[name] for r in steps)
+            and (name != "malloc bytes" or min(steps) * STEADY >= max(steps))
+        ]
+        return f"rose on every screened run: {'; '.join(risen)}" if risen else ""
+
+    def rate(self) -> int:
+        """The smallest rise of the estimated retained bytes over the measured runs."""
+        steps = _steps(
+            [
+                b * BLOCK_BYTES + max(m, 0)
+                for b, m in zip(self.blocks, self.malloc_bytes, strict=True)
+            ]
+        )
+        return max(min(steps, default=0), 0)
+
+    @property
+    def retained_bytes(self) -> int:
+        """Estimated bytes retained by the measured runs, as the guard estimates them."""
+        if not self.blocks:
+            return 0
+        return self.blocks[-1] * BLOCK_BYTES + self.malloc_bytes[-1]
+
+
+def _steps(series: Sequence[int]) -> tuple[int, ...]:
+    return tuple(b - a for a, b in zip((0, *series), series, strict=False))
+
+
+class _Counts:
+    """The three counters after each run, preallocated so that reading them retains nothing."""
+
+    def __init__(self, runs: int, reset: Callable[[], None]) -> None:
+        self.values = array("q", bytes(8 * 3 * (runs + 1)))
+        self.reset = reset
+        self.drop_caches = CacheDropper()
+
+    def sample(self, i: int) -> None:
+        self.reset()
+        gc.collect()
+        sys._clear_type_cache()  # names looked up by the run are not its leak
+        self.drop_caches()  # nor the known caches it filled (re, typing, urllib...)
+        gc.collect()
+        self.values[3 * i] = sys.getallocatedblocks()
+        self.values[3 * i + 1] = malloc_in_use()
+        # With the heap frozen, only what was made since: O(new objects).
+        self.values[3 * i + 2] = len(gc.get_objects())
+
+    def screen(self, runs: int) -> Screen:
+        v = self.values
+        return Screen(
+            tuple(v[3 * i] - v[0] for i in range(1, runs + 1)),
+            tuple(v[3 * i + 1] - v[1] for i in range(1, runs + 1)),
+            tuple(v[3 * i + 2] - v[2] for i in range(1, runs + 1)),
+        )
+
+
+def screen(
+    fn: Callable[[], object],
+    *,
+    warmup: int = SCREEN_WARMUP,
+    runs: int = SCREEN_RUNS,
+    reset: Callable[[], None] | None = None,
+) -> Screen:
+    """Replay ``fn`` ``warmup + runs`` times and read the counters after each measured run.
+
+    An exception of a replay propagates (the caller makes it "not replayable"); warnings the
+    replays raise are dropped: the test's own call showed them, and pytest would keep one
+    record per replay. gc state is restored.
+    """
+    __tracebackhide__ = True
+    drop = reset or _nothing
+    counts = _Counts(runs, drop)
+    saved = GcState.save()
+    try:
+        with warnings.catch_warnings(record=True) as log, ExitStack() as stack:
+            warnings.simplefilter("always")
+
+            def clear() -> None:
+                drop()
+                log.clear()
+
+            counts.reset = clear
+            if warmup == 0:
+                stack.enter_context(frozen_heap())
+            for call in range(warmup):
+                if call == warmup - 1:
+                    # Before the last warm-up run, so that the baseline follows a run as
+                    # every sample does; the dry run of sampling allocates its first use.
+                    stack.enter_context(frozen_heap())
+                    counts.sample(0)
+                clear()
+                _replay(fn, call)
+            # Unlike the guard, what the last warm-up run keeps is not frozen: it is that run's
+            # fixtures, torn down by the first measured run, and frozen garbage stays.
+            counts.sample(0)
+            for i in range(1, runs + 1):
+                clear()
+                _replay(fn, warmup + i - 1)
+                counts.sample(i)
+    finally:
+        saved.restore()
+    return counts.screen(runs)
+
+
+def _replay(fn: Callable[[], object], index: int) -> None:
+    """One replay; an exception is noted with its call (the test's own call is call 1)."""
+    __tracebackhide__ = True
+    try:
+        fn()
+    except BaseException as exc:
+        add_note(exc, f"memguard: raised on call {index + 2} (scan replay)")
+        raise
+
+
+def _nothing() -> None:
+    return None
+
+
+def confirm_calls(settings: Settings) -> int:
+    """The most calls the full guard makes: warm-up, a run extended once, the explanation."""
+    return settings.warmup + 2 * settings.iterations + EXPLAIN_CALLS
+
+
+def clean(settings: Settings, shown: Screen, nodeid: str, seconds: float) -> MemguardResult:
+    """The result of a test the screen found clean: its numbers, judged by the screen."""
+    retained = shown.retained_bytes
+    return MemguardResult(
+        passed=True,
+        growth_kb=round(retained / 1024, 3),
+        limit_kb=settings.max_growth_kb,
+        iterations=len(shown.blocks),
+        warmup=SCREEN_WARMUP,
+        per_call_bytes=round(retained / max(len(shown.blocks), 1), 1),
+        shape="flat",
+        reason=screened_reason(shown),
+        series=[b * BLOCK_BYTES + m for b, m in zip(shown.blocks, shown.malloc_bytes, strict=True)],
+        nodeid=nodeid,
+        label=TEST_BODY,
+        scan=CLEAN,
+        scan_seconds=round(seconds, 3),
+    )
+
+
+def not_replayable(settings: Settings, reason: str, nodeid: str, seconds: float) -> MemguardResult:
+    """The result of a test the scan could not replay: no numbers, never a failure."""
+    return MemguardResult(
+        passed=True,
+        growth_kb=0.0,
+        limit_kb=settings.max_growth_kb,
+        iterations=0,
+        warmup=0,
+        per_call_bytes=0.0,
+        shape="flat",
+        reason=reason,
+        nodeid=nodeid,
+        label=TEST_BODY,
+        measured=False,
+        scan=NOT_REPLAYABLE,
+        scan_seconds=round(seconds, 3),
+    )
+
+
+@contextmanager
+def deadline(seconds: float) -> Iterator[None]:
+    """Stop a replay that runs past ``seconds`` with :class:`ReplayTimeout`, by ``SIGALRM``.
+
+    Only on the main thread and while nobody else uses ``SIGALRM`` (pytest-timeout's signal
+    method does, and then stops the replay itself); otherwise the replay runs unguarded.
+    """
+    usable = (
+        hasattr(signal, "setitimer")
+        and threading.current_thread() is threading.main_thread()
+        and signal.getsignal(signal.SIGALRM) in (signal.SIG_DFL, None)
+        and signal.getitimer(signal.ITIMER_REAL)[0] == 0
+    )
+    if not usable:
+        yield
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        raise ReplayTimeout(f"a replay ran over {seconds:.1f} s")
+
+    signal.signal(signal.SIGALRM, stop)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, signal.SIG_DFL)
+
+
+def replay_seconds(own_call_seconds: float, replays: int) -> float:
+    """How long ``replays`` replays may take before the scan gives up on them."""
+    return max(DEADLINE_MIN_SECONDS, DEADLINE_FACTOR * own_call_seconds * replays)
+
+
+def not_replayable_reason(exc: BaseException, where: str) -> str:
+    """``not replayable: <where> raised <Type>: <first line>``, short and one line."""
+    try:
+        lines = str(exc).strip().splitlines()
+    except Exception:  # a broken __str__: the type says enough
+        lines = []
+    first = lines[0] if lines else ""
+    if len(first) > REASON_TEXT:
+        first = first[: REASON_TEXT - 3] + "..."
+    return f"{NOT_REPLAYABLE}: {where} raised {type(exc).__name__}{f': {first}' if first else ''}"
+
+
+def holder_line(result: MemguardResult) -> str:
+    """The first holder of an explained leak, as ``module x -> .attr``, or ""."""
+    lines = list(result.explanation)
+    if "retained via:" not in lines:
+        return ""
+    trace = []
+    for line in lines[lines.index("retained via:") + 1 :]:
+        if not line.startswith("  "):
+            break
+        trace.append(line.strip().lstrip("├─╰→ ").split("  ")[0].strip())
+    return "".join(hop if hop.startswith(".") else f" {hop}" for hop in trace[:2]).strip()
+
+
+def site_line(result: MemguardResult) -> str:
+    """Where the leaked memory was allocated (the user's own line when shown), or ""."""
+    lines = list(result.explanation)
+    if "allocated at:" not in lines:
+        return ""
+    sites = lines[lines.index("allocated at:") + 1 :]
+    mine = [s.split("from your code at ", 1)[1] for s in sites if "from your code at " in s]
+    if mine:
+        return mine[0].strip()
+    first = sites[0].strip() if sites else ""
+    return first.split(" at ", 1)[1] if " at " in first else ""
+
+
+def holder_roots(explanation: Sequence[str]) -> list[str]:
+    """The module each holder trace of an explanation starts from (``module x`` lines)."""
+    roots: list[str] = []
+    lines = list(explanation)
+    for index, line in enumerate(lines[:-1]):
+        following = lines[index + 1].strip()
+        if line == "retained via:" and following.startswith("module "):
+            roots.append(following.removeprefix("module ").split()[0])
+    return roots
+
+
+def harness_holder(result: MemguardResult) -> str:
+    """The holder, when every holder of a failed run is the test runner's (pytest, pluggy,
+    xdist, this plugin), else ""."""
+    roots = holder_roots(result.explanation)
+    if roots and all(r.split(".")[0] in HARNESS_MODULES for r in roots):
+        return holder_line(result)
+    return ""
+
+
+def fixture_holders(explanation: Sequence[str]) -> list[str]:
+    """For each holder trace of an explanation, the test's fixture it goes through (the hop
+    after the item's ``.funcargs``), or "" for a trace that does not; empty without traces."""
+    names: list[str] = []
+    current: str | None = None
+    after_funcargs = False
+    for line in explanation:
+        if line == "retained via:":
+            if current is not None:
+                names.append(current)
+            current, after_funcargs = "", False
+            continue
+        if current is None or not line.startswith("  "):
+            if current is not None:
+                names.append(current)
+                current = None
+            continue
+        hop = line.strip().lstrip("├─╰→ ").split(" ")[0]
+        if after_funcargs and not current and hop.startswith("."):
+            current = hop[1:]
+        after_funcargs = hop == ".funcargs"
+    if current is not None:
+        names.append(current)
+    return names
+
+
+def rejudge_line(name: str) -> str:
+    return f"held by fixture {name!r}, which this test adds to on every call"
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The ranked answer of a scan, as terminal lines (from plain results)."""
+
+    results: Sequence[MemguardResult]
+    added_seconds: float
+
+    def lines(self) -> list[str]:
+        scanned = [r for r in self.results if r.scan]
+        by = {status: [r for r in scanned if r.scan == status] for status in STATUSES}
+        out: list[str] = []
+        confirmed = sorted(by[CONFIRMED], key=lambda r: -r.per_call_bytes)
+        if confirmed:
+            out.append("confirmed leaks (largest first):")
+        for r in confirmed:
+            out.append(f"  LEAK {r.nodeid}: ~{r.per_call_bytes:,.0f} B/call; {r.reason}")
+            holder, site = holder_line(r), site_line(r)
+            if holder:
+                out.append(f"    held by {holder}")
+            if site:
+                out.append(f"    allocated at {site}")
+            if r.rejudged:
+                out.append(f"    {r.rejudged}")
+        if by[SUSPECTED]:
+            out.append("suspected but not confirmed (the full guard found it bounded):")
+            out.extend(f"  {r.nodeid}: {r.reason}" for r in by[SUSPECTED])
+        if by[NOT_REPLAYABLE]:
+            out.append("not replayable (never a leak, never a failure):")
+            out.extend(f"  {r.nodeid}: {r.reason}" for r in by[NOT_REPLAYABLE])
+        out.append(
+            f"scanned {len(scanned)} test(s): {len(by[CONFIRMED])} confirmed leak(s),"
+            f" {len(by[SUSPECTED])} suspected but not confirmed,"
+            f" {len(by[NOT_REPLAYABLE])} not replayable, {len(by[CLEAN])} clean;"
+            f" the scan added {self.added_seconds:,.1f} s"
+        )
+        return out
+
+
+def screened_reason(shown: Screen) -> str:
+    """The reason of a test the screen found clean."""
+    return f"clean: {kib(shown.retained_bytes / 1024, sign=True)} after {SCREEN_RUNS} runs"
+
+
+def now() -> float:
+    return time.perf_counter()

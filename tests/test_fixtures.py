@@ -1,0 +1,117 @@
+"""``fixtures.py``: fresh function-scoped fixtures for a replay, and the pytest internals it
+reads (these tests fail first when a pytest release changes them)."""
+
+from __future__ import annotations
+
+import pytest
+
+from pytest_memguard import fixtures
+
+
+@pytest.fixture(scope="module")
+def shared() -> dict[str, int]:
+    return {"made": 0}
+
+
+@pytest.fixture
+def per_test(shared: dict[str, int]) -> dict[str, int]:
+    shared["made"] += 1
+    return {"n": shared["made"]}
+
+
+def test_the_pytest_internals_fixtures_py_reads_are_there(
+    request: pytest.FixtureRequest, per_test: dict[str, int], tmp_path: object
+) -> None:
+    item = request.node
+    assert isinstance(item, pytest.Function)
+    state = item.session._setupstate
+    assert item in state.stack
+    assert callable(state.setup)
+    assert callable(state.teardown_exact)
+    assert callable(item._initrequest)
+    assert tuple(item._fixtureinfo.argnames) == ("request", "per_test", "tmp_path")
+    defs = item._fixtureinfo.name2fixturedefs
+    assert str(defs["per_test"][-1].scope) == "function"
+    assert str(defs["shared"][-1].scope) == "module"
+    assert isinstance(defs["shared"][-1]._finalizers, list)
+    assert defs["per_test"][-1].cached_result is not None
+    assert isinstance(item.stash._storage, dict)
+    assert fixtures.supported(item)
+    assert fixtures.has_function_fixtures(item)
+    assert fixtures.function_scoped(item, "per_test")
+    assert not fixtures.function_scoped(item, "shared")
+    assert not fixtures.function_scoped(item, "no_such_fixture")
+
+
+def test_refresh_sets_function_fixtures_up_again_and_keeps_the_others(
+    request: pytest.FixtureRequest, per_test: dict[str, int], tmp_path: object
+) -> None:
+    item = request.node
+    assert isinstance(item, pytest.Function)
+    shared = item.funcargs["per_test"]
+    first_path = item.funcargs["tmp_path"]
+    module_fixture = item._fixtureinfo.name2fixturedefs["shared"][-1]
+    finalizers = len(module_fixture._finalizers)
+    for _ in range(5):
+        fixtures.refresh(item)
+    assert item.funcargs["per_test"] is not shared
+    assert item.funcargs["per_test"]["n"] == shared["n"] + 5
+    assert item.funcargs["tmp_path"] != first_path  # tmp_path's teardown found its stash
+    # one finalizer per set-up fixture, not one per refresh
+    assert len(module_fixture._finalizers) == finalizers
+
+
+def test_fresh_call_calls_the_test_function_with_the_new_values(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+        from pytest_memguard import fixtures
+
+        SEEN = []
+        TORN = []
+
+        @pytest.fixture
+        def value():
+            yield object()
+            TORN.append(1)
+
+        def check(request, value):
+            SEEN.append(value)
+
+        def test_replays(request, value):
+            item = request.node
+            item.obj = check  # what fresh_call calls
+            replay = fixtures.fresh_call(item)
+            replay()
+            replay()
+            assert len(SEEN) == 2 and SEEN[0] is not SEEN[1] and SEEN[0] is not value
+            assert len(TORN) == 2  # the first call's and the first replay's
+        """
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider", "-p", "no:randomly")
+    result.assert_outcomes(passed=1)
+
+
+def test_a_fixture_whose_setup_fails_on_a_refresh_says_so(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+        from pytest_memguard import fixtures
+
+        CALLS = []
+
+        @pytest.fixture
+        def once():
+            CALLS.append(1)
+            if len(CALLS) > 1:
+                raise RuntimeError("only once")
+
+        def test_refresh(request, once):
+            with pytest.raises(fixtures.FixtureRefreshError, match="setting its fixtures up"
+                               " again raised RuntimeError: only once"):
+                fixtures.refresh(request.node)
+        """
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider", "-p", "no:randomly")
+    # pytest's own teardown then pops the failed setup quietly
+    result.assert_outcomes(passed=1)

@@ -1,0 +1,392 @@
+"""End to end: ``--memguard-scan`` on unmarked suites, and the marker's ``fixtures=``.
+
+Runs that set fixtures up again go through ``sub`` (a process of their own): pytester's
+in-process ``HookRecorder`` keeps every hook call of the inner run, two per fixture setup, and
+that growth is the harness's (the scan rightly calls it "not replayable")."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+SUITE = """
+import pytest
+
+LOG = []
+
+@pytest.fixture
+def app():
+    return {"routes": []}
+
+def test_clean(app):
+    app["routes"].append(object())
+    assert sum(range(10)) == 45
+
+def test_leak():
+    LOG.append("x" * 100 + str(len(LOG)))
+
+def test_second_call_fails():
+    LOG.append(1)
+    assert LOG.count(1) == 1
+
+def test_fails_on_its_own():
+    assert False
+
+@pytest.mark.skip(reason="not today")
+def test_skipped():
+    LOG.append("never")
+"""
+
+
+def _section(result: pytest.RunResult) -> list[str]:
+    lines = result.outlines
+    start = next(i for i, line in enumerate(lines) if "memguard scan" in line)
+    return lines[start + 1 :]
+
+
+def test_scan_ranks_confirmed_leaks_first_and_fails_only_them(sub) -> None:
+    result = sub("--memguard-scan", test_scan_suite=SUITE)
+    result.assert_outcomes(passed=2, failed=2, skipped=1)
+    section = _section(result)
+    text = "\n".join(section)
+    assert section[0] == "confirmed leaks (largest first):", text
+    assert section[1].startswith("  LEAK test_scan_suite.py::test_leak: ~"), text
+    assert "B/call" in section[1]
+    assert section[2] == "    held by module test_scan_suite.LOG", text
+    assert section[3] == "    allocated at test_scan_suite.py:14", text
+    assert "not replayable (never a leak, never a failure):" in section
+    assert (
+        "  test_scan_suite.py::test_second_call_fails: not replayable: call 2 (scan replay)"
+        " raised AssertionError: assert 2 == 1" in section
+    )
+    summary = next(line for line in section if line.startswith("scanned "))
+    assert summary.startswith(
+        "scanned 3 test(s): 1 confirmed leak(s), 0 suspected but not confirmed,"
+        " 1 not replayable, 1 clean; the scan added "
+    ), summary
+    # the leak fails its test, with the guard's message; the test that failed by itself is
+    # not scanned
+    assert "LeakError: memguard: test body:" in result.stdout.str()
+    failed = {line.split()[1] for line in result.outlines if line.startswith("FAILED ")}
+    assert failed == {
+        "test_scan_suite.py::test_leak",
+        "test_scan_suite.py::test_fails_on_its_own",
+    }
+
+
+def test_scan_report_mode_never_fails_the_run(sub) -> None:
+    suite = SUITE.replace("def test_fails_on_its_own():\n    assert False", "")
+    result = sub("--memguard-scan=report", test_scan_suite=suite)
+    assert result.ret == 0, result.stdout.str()
+    result.assert_outcomes(passed=3, skipped=1)
+    assert any(line.startswith("  LEAK test_scan_suite.py::test_leak") for line in _section(result))
+
+
+def test_scan_from_the_ini_file_and_off(pytester: pytest.Pytester) -> None:
+    suite = SUITE.replace("def test_fails_on_its_own():\n    assert False", "")
+    pytester.makepyfile(test_scan_suite=suite)
+    pytester.makeini("[pytest]\nmemguard_scan = report\n")
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    assert result.ret == 0
+    assert any(line.startswith("  LEAK ") for line in result.outlines), result.stdout.str()
+    off = pytester.runpytest("-p", "no:cacheprovider", "--memguard-scan=off")
+    assert off.ret == 0
+    assert not any("memguard scan" in line for line in off.outlines)
+
+
+def test_a_bad_scan_value_is_a_usage_error(run) -> None:
+    result = run("--memguard-scan=sometimes", test_x="def test_x():\n    pass\n")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        ["*--memguard-scan: 'sometimes' is neither a mode (fail, report, off) nor a path*"]
+    )
+
+
+def test_scan_followed_by_a_test_path_takes_it_as_the_path(sub) -> None:
+    """``pytest --memguard-scan file.py::test`` runs that test only (nargs='?' would
+    otherwise take the path for the mode)."""
+    result = sub(
+        "--memguard-scan",
+        "test_two.py::test_b",
+        test_two="def test_a():\n    pass\n\ndef test_b():\n    pass\n",
+    )
+    result.assert_outcomes(passed=1)
+    assert any(line.startswith("scanned 1 test(s)") for line in result.outlines)
+
+
+def test_marked_tests_keep_their_settings_and_are_not_scanned(sub, pytester) -> None:
+    suite = """
+import pytest
+
+@pytest.mark.memguard(iterations=16, warmup=2)
+def test_marked():
+    pass
+
+def test_plain():
+    pass
+"""
+    result = sub("--memguard-scan", "--memguard-json=out.json", test_m=suite)
+    result.assert_outcomes(passed=2)
+    data = json.loads((pytester.path / "out.json").read_text())
+    tests = {t["nodeid"]: t for t in data["tests"]}
+    assert tests["test_m.py::test_marked"]["scan"] == ""
+    assert tests["test_m.py::test_marked"]["iterations"] >= 16
+    assert tests["test_m.py::test_marked"]["warmup"] == 2
+    assert tests["test_m.py::test_plain"]["scan"] == "clean"
+
+
+def test_json_and_baseline_carry_every_scanned_test(sub, pytester: pytest.Pytester) -> None:
+    suite = SUITE.replace("def test_fails_on_its_own():\n    assert False", "")
+    result = sub(
+        "--memguard-scan=report",
+        "--memguard-json=out.json",
+        "--memguard-html=out.html",
+        "--memguard-save-baseline=base.json",
+        test_scan_suite=suite,
+    )
+    assert result.ret == 0
+    page = (pytester.path / "out.html").read_text()
+    for status in ("clean", "confirmed", "not replayable"):
+        assert f"<dt>Scan</dt><dd>{status}</dd>" in page
+    data = json.loads((pytester.path / "out.json").read_text())
+    status = {t["nodeid"].split("::")[1]: t["scan"] for t in data["tests"]}
+    assert status == {
+        "test_clean": "clean",
+        "test_leak": "confirmed",
+        "test_second_call_fails": "not replayable",
+    }
+    assert all(t["scan_seconds"] >= 0 for t in data["tests"])
+    baseline = json.loads((pytester.path / "base.json").read_text())
+    # tests measured by the scan; the not replayable one has no numbers to keep
+    assert set(baseline["tests"]) == {
+        "test_scan_suite.py::test_clean",
+        "test_scan_suite.py::test_leak",
+    }
+
+
+def test_a_clean_body_scanned_many_times_is_clean(sub) -> None:
+    """The screen never measures the plugin (or pytest) itself: 60 clean tests with fresh
+    function-scoped fixtures, a session fixture and tmp_path, all clean."""
+    suite = """
+import pytest
+
+@pytest.fixture(scope="session")
+def config():
+    return {"debug": False}
+
+@pytest.fixture
+def app(config, tmp_path):
+    return {"config": dict(config), "path": tmp_path}
+
+@pytest.mark.parametrize("n", range(60))
+def test_clean(app, n, monkeypatch):
+    monkeypatch.setenv("MEMGUARD_SCAN_TEST", str(n))
+    app["routes"] = [n] * 10
+    assert len(app["routes"]) == 10
+"""
+    result = sub("--memguard-scan", test_many=suite)
+    result.assert_outcomes(passed=60)
+    summary = next(line for line in result.outlines if line.startswith("scanned "))
+    assert summary.startswith(
+        "scanned 60 test(s): 0 confirmed leak(s), 0 suspected but not confirmed,"
+        " 0 not replayable, 60 clean"
+    ), result.stdout.str()
+
+
+def test_not_replayable_reasons(sub) -> None:
+    suite = """
+import pytest
+
+STATE = {"calls": 0}
+
+@pytest.fixture
+def broken_on_second_setup():
+    STATE["calls"] += 1
+    if STATE["calls"] > 1:
+        raise RuntimeError("only once")
+    return 1
+
+def test_fixture_once(broken_on_second_setup):
+    pass
+
+def test_skips_on_replay():
+    STATE["skip"] = STATE.get("skip", 0) + 1
+    if STATE["skip"] > 1:
+        pytest.skip("second time")
+"""
+    result = sub("--memguard-scan", test_nr=suite)
+    text = "\n".join(_section(result))
+    assert (
+        "test_nr.py::test_fixture_once: not replayable: setting its fixtures up again raised"
+        " RuntimeError: only once" in text
+    ), text
+    assert "test_nr.py::test_skips_on_replay: not replayable: call 2 (scan replay) raised" in text
+    assert "Skipped: second time" in text
+    assert result.ret == 0, result.stdout.str()
+
+
+def test_a_replay_that_hangs_is_stopped(sub) -> None:
+    """A replay that waits for what its first call had (here: an event set once) is stopped
+    and reported as not replayable, never hangs the run."""
+    suite = """
+import threading, time
+
+EVENT = threading.Event()
+EVENT.set()
+
+def test_waits():
+    start = time.monotonic()
+    assert EVENT.wait(timeout=60)
+    EVENT.clear()
+"""
+    result = sub("--memguard-scan", test_hang=suite)
+    text = "\n".join(_section(result))
+    assert "test_hang.py::test_waits: not replayable: a replay ran over" in text, text
+    assert result.ret == 0
+
+
+def test_scan_under_xdist_gives_the_serial_verdicts(sub) -> None:
+    suite = SUITE.replace("def test_fails_on_its_own():\n    assert False", "")
+    serial = sub("--memguard-scan=report", "-p", "no:xdist", test_scan_suite=suite)
+    parallel = sub("--memguard-scan=report", "-n", "2")
+
+    def verdicts(result: pytest.RunResult) -> list[str]:
+        section = _section(result)
+        return [
+            line.split(":")[0].strip() + " " + line.split()[0]
+            for line in section
+            if line.startswith("  ") and "::" in line
+        ] + [next(line for line in section if line.startswith("scanned ")).split(";")[0]]
+
+    assert verdicts(parallel) == verdicts(serial), parallel.stdout.str()
+    assert any("LEAK" in line for line in verdicts(parallel))
+
+
+FIXTURE_GROWTH = """
+import pytest
+
+@pytest.fixture
+def app():
+    return {"handlers": []}
+
+@pytest.mark.memguard(iterations=16, warmup=2MODE)
+def test_registers_a_handler(app):
+    app["handlers"].append("handler number " + str(len(app["handlers"])))
+"""
+
+
+def test_fixtures_reuse_fails_on_the_tests_own_fixture(sub) -> None:
+    result = sub(test_fx=FIXTURE_GROWTH.replace("MODE", ', fixtures="reuse"'))
+    result.assert_outcomes(failed=1)
+    assert ".app" in result.stdout.str()
+
+
+def test_fixtures_fresh_passes(sub) -> None:
+    result = sub(test_fx=FIXTURE_GROWTH.replace("MODE", ', fixtures="fresh"'))
+    result.assert_outcomes(passed=1)
+
+
+def test_fixtures_auto_says_held_by_fixture_and_judges_again(sub, pytester) -> None:
+    result = sub("--memguard-json=out.json", test_fx=FIXTURE_GROWTH.replace("MODE", ""))
+    result.assert_outcomes(passed=1)
+    data = json.loads((pytester.path / "out.json").read_text())
+    (entry,) = data["tests"]
+    assert entry["rejudged"] == (
+        "held by fixture 'app', which this test adds to on every call: judged again with"
+        " fresh fixtures"
+    )
+
+
+def test_fixtures_auto_judges_again_when_a_replay_raises(sub, pytester) -> None:
+    suite = """
+import pytest
+
+@pytest.fixture
+def app():
+    return {"setup_done": False}
+
+@pytest.mark.memguard(iterations=16, warmup=2)
+def test_setup_once(app):
+    assert not app["setup_done"], "setup method can no longer be called"
+    app["setup_done"] = True
+"""
+    result = sub("--memguard-json=out.json", test_once=suite)
+    result.assert_outcomes(passed=1)
+    (entry,) = json.loads((pytester.path / "out.json").read_text())["tests"]
+    assert entry["rejudged"].startswith("a replay raised AssertionError with the first call's")
+
+
+def test_a_real_leak_still_fails_under_auto(sub) -> None:
+    suite = """
+import pytest
+KEPT = []
+
+@pytest.fixture
+def app():
+    return {}
+
+@pytest.mark.memguard(iterations=16, warmup=2)
+def test_leaks(app):
+    KEPT.append("kept " + str(len(KEPT)))
+"""
+    result = sub(test_real=suite)
+    result.assert_outcomes(failed=1)
+    assert "module test_real" in result.stdout.str()
+
+
+def test_a_bad_fixtures_value_is_a_clear_error(sub) -> None:
+    result = sub(
+        test_bad="import pytest\n\n@pytest.mark.memguard(fixtures='new')\ndef test_x():\n    pass\n"
+    )
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        ["*@pytest.mark.memguard: fixtures='new' is not valid; use 'auto' or 'fresh' or 'reuse'*"]
+    )
+
+
+def test_fixtures_from_the_command_line_and_the_marker_over_it(sub) -> None:
+    reuse = sub("--memguard-fixtures=reuse", test_fx=FIXTURE_GROWTH.replace("MODE", ""))
+    reuse.assert_outcomes(failed=1)
+    marker_wins = sub(
+        "--memguard-fixtures=reuse",
+        test_fx=FIXTURE_GROWTH.replace("MODE", ', fixtures="fresh"'),
+    )
+    marker_wins.assert_outcomes(passed=1)
+    bad = sub("--memguard-fixtures=sometimes", test_fx=FIXTURE_GROWTH.replace("MODE", ""))
+    assert bad.ret == pytest.ExitCode.USAGE_ERROR
+    bad.stderr.fnmatch_lines(["*--memguard-fixtures: fixtures='sometimes' is not valid*"])
+
+
+def test_unittest_methods_and_hostile_tests_are_scanned(sub) -> None:
+    suite = """
+import sys
+import unittest
+
+KEPT = []
+
+class TestCase(unittest.TestCase):
+    def setUp(self):
+        self.data = list(range(100))
+
+    def test_clean(self):
+        self.assertEqual(len(self.data), 100)
+
+    def test_leaks(self):
+        KEPT.append("kept " + str(len(KEPT)))
+
+CALLS = []
+
+def test_exits_on_replay():
+    CALLS.append(1)
+    if len(CALLS) > 1:
+        sys.exit(3)
+"""
+    result = sub("--memguard-scan=report", test_ut=suite)
+    assert result.ret == 0, result.stdout.str()
+    text = "\n".join(_section(result))
+    assert "  LEAK test_ut.py::TestCase::test_leaks: ~" in text, text
+    assert "held by module test_ut.KEPT" in text
+    assert "test_ut.py::test_exits_on_replay: not replayable: call 2 (scan replay) raised" in text
+    assert "SystemExit: 3" in text
+    assert "1 clean" in text

@@ -1,0 +1,134 @@
+"""The pure parts of the scan: the screen's decision, reading explanations, the summary."""
+
+from __future__ import annotations
+
+import pytest
+
+from pytest_memguard import scan
+from pytest_memguard.result import MemguardResult
+from pytest_memguard.settings import SettingsError, check_keywords, parse_scan
+
+EXPLANATION = (
+    "retained via:",
+    "  module _pytest.assertion.util",
+    "  ├─ ._reprcompare            function",
+    "  ├─ [1]                      cell",
+    "  ├─ (closure cell)           _pytest.python.Function",
+    "  ├─ .funcargs                dict",
+    "  ├─ .app                     flask.app.Flask",
+    "  ├─ .teardown_request_funcs  dict (+50 items, +3.1 KiB)",
+    "  ╰→ [None]                   list",
+    "allocated at:",
+    "  +9.8 KiB in +100 blocks at flask/app.py:12",
+    "    from your code at tests/test_app.py:1608",
+)
+
+
+def _result(**fields: object) -> MemguardResult:
+    values: dict[str, object] = {
+        "passed": False,
+        "growth_kb": 10.0,
+        "limit_kb": 64.0,
+        "iterations": 16,
+        "warmup": 3,
+        "per_call_bytes": 640.0,
+        "shape": "growing",
+        "reason": "still growing",
+        "nodeid": "tests/test_a.py::test_a",
+        "label": "test body",
+        "scan": scan.CONFIRMED,
+    }
+    values.update(fields)
+    return MemguardResult(**values)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("blocks", "malloc", "tracked", "suspect"),
+    [
+        ((3, 6, 9), (0, 0, 0), (0, 0, 0), "pymalloc blocks +3, +3, +3"),
+        ((0, 0, 0), (0, 0, 0), (1, 2, 3), "gc-tracked objects +1, +1, +1"),
+        ((3, 6, 6), (0, 0, 0), (1, 2, 2), ""),  # not on every run
+        ((0, 0, 0), (2048, 4096, 6144), (0, 0, 0), "malloc bytes +2,048, +2,048, +2,048"),
+        ((0, 0, 0), (900, 1800, 2700), (0, 0, 0), ""),  # under the malloc floor
+        ((0, 0, 0), (6000, 7500, 9000), (0, 0, 0), ""),  # not steady: 1,500 < 6,000 / 2
+    ],
+)
+def test_a_suspect_rose_on_every_measured_run(
+    blocks: tuple[int, ...], malloc: tuple[int, ...], tracked: tuple[int, ...], suspect: str
+) -> None:
+    found = scan.Screen(blocks, malloc, tracked).suspicion()
+    if suspect:
+        assert found == f"rose on every screened run: {suspect}"
+    else:
+        assert found == ""
+
+
+def test_confirmation_length_follows_the_rate() -> None:
+    fast = scan.confirm_defaults(scan.Screen((100, 200, 300), (0, 0, 0), (0, 0, 0)), 200)
+    slow = scan.confirm_defaults(scan.Screen((3, 6, 9), (0, 0, 0), (0, 0, 0)), 200)
+    capped = scan.confirm_defaults(scan.Screen((1, 2, 3), (0, 0, 0), (0, 0, 0)), 100)
+    assert fast["iterations"] == scan.CONFIRM_ITERATIONS
+    assert fast["iterations"] < slow["iterations"] <= 200
+    assert capped["iterations"] == 100
+
+
+def test_fixture_holders_read_the_hop_after_funcargs() -> None:
+    assert scan.fixture_holders(EXPLANATION) == ["app"]
+    module = ("retained via:", "  module myapp", "  ├─ .CACHE  dict", "allocated at:")
+    assert scan.fixture_holders(module) == [""]
+    assert scan.fixture_holders(()) == []
+    assert scan.fixture_holders((*EXPLANATION[:9], *module)) == ["app", ""]
+
+
+def test_holder_roots_and_the_harness() -> None:
+    assert scan.holder_roots(EXPLANATION) == ["_pytest.assertion.util"]
+    assert scan.harness_holder(_result(explanation=EXPLANATION)).startswith("module _pytest")
+    user = ("retained via:", "  module click.utils", "  ├─ ._default_text_stdout  dict")
+    assert scan.harness_holder(_result(explanation=user)) == ""
+    assert scan.holder_line(_result(explanation=user)) == "module click.utils._default_text_stdout"
+    assert scan.site_line(_result(explanation=EXPLANATION)) == "tests/test_app.py:1608"
+
+
+def test_the_summary_ranks_confirmed_leaks_by_rate() -> None:
+    results = [
+        _result(nodeid="t.py::small", per_call_bytes=100.0),
+        _result(nodeid="t.py::big", per_call_bytes=5000.0, explanation=EXPLANATION),
+        _result(nodeid="t.py::clean", passed=True, scan=scan.CLEAN, reason="clean"),
+        _result(nodeid="t.py::once", passed=True, scan=scan.NOT_REPLAYABLE, reason="not r."),
+        _result(nodeid="t.py::cache", passed=True, scan=scan.SUSPECTED, reason="plateau"),
+        _result(nodeid="t.py::marked", scan=""),
+    ]
+    lines = scan.Summary(results, 1.25).lines()
+    leaks = [line for line in lines if line.startswith("  LEAK ")]
+    assert [line.split()[1] for line in leaks] == ["t.py::big:", "t.py::small:"]
+    assert "    allocated at tests/test_app.py:1608" in lines
+    assert lines.index("suspected but not confirmed (the full guard found it bounded):") < (
+        lines.index("not replayable (never a leak, never a failure):")
+    )
+    assert lines[-1] == (
+        "scanned 5 test(s): 2 confirmed leak(s), 1 suspected but not confirmed,"
+        " 1 not replayable, 1 clean; the scan added 1.2 s"
+    )
+
+
+def test_not_replayable_reason_is_one_short_line() -> None:
+    reason = scan.not_replayable_reason(ValueError("x" * 500 + "\nmore"), "call 2 (scan replay)")
+    assert reason.startswith("not replayable: call 2 (scan replay) raised ValueError: xxx")
+    assert len(reason) < 200
+    assert "\n" not in reason
+
+
+@pytest.mark.parametrize(
+    ("value", "mode"),
+    [("fail", "fail"), ("REPORT", "report"), ("off", "off"), ("true", "fail"), ("", "off")],
+)
+def test_scan_values(value: str, mode: str) -> None:
+    assert parse_scan(value, source="ini memguard_scan") == mode
+
+
+def test_bad_scan_and_fixtures_values_name_the_fix() -> None:
+    with pytest.raises(SettingsError, match="ini memguard_scan: scan='always' is not valid"):
+        parse_scan("always", source="ini memguard_scan")
+    with pytest.raises(SettingsError, match="use 'auto' or 'fresh' or 'reuse'"):
+        check_keywords({"fixtures": "new"}, source="@pytest.mark.memguard")
+    assert check_keywords({"fixtures": "Fresh"}, source="m") == {"fixtures": "fresh"}
