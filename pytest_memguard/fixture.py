@@ -1,4 +1,4 @@
-"""The ``memguard`` fixture: guard any callable, or drive a Flask app with Basic Auth."""
+"""The ``memguard`` fixture: guard any callable, or drive a web app with Basic Auth."""
 
 from __future__ import annotations
 
@@ -9,17 +9,19 @@ import pytest
 
 from pytest_memguard import settings as _settings
 from pytest_memguard.flask import FlaskCall
-from pytest_memguard.flask import basic_auth as _basic_auth
 from pytest_memguard.result import MemguardResult
 from pytest_memguard.session import MemguardSession
 from pytest_memguard.settings import Settings, SettingsError
+from pytest_memguard.web import WebCall
+from pytest_memguard.web import basic_auth as _basic_auth
+from pytest_memguard.wsgi import WsgiCall
 
 #: Where the run's session object lives; set by ``plugin.pytest_configure``.
 SESSION_KEY = pytest.StashKey[MemguardSession]()
 
 
 class Memguard:
-    """What the ``memguard`` fixture gives a test: ``run``, ``flask`` and ``basic_auth``."""
+    """What the ``memguard`` fixture gives a test: ``run``, the web drivers and ``basic_auth``."""
 
     def __init__(self, item: pytest.Item, session: MemguardSession) -> None:
         self._item = item
@@ -52,6 +54,36 @@ class Memguard:
         name = getattr(fn, "__qualname__", type(fn).__name__)
         return self._session.judge(self._item, fn, settings, label=f"run({name})")
 
+    def wsgi(
+        self,
+        app_or_client: object,
+        path: str | Sequence[str] = "/",
+        *,
+        method: str = "GET",
+        auth: Any = None,
+        headers: Mapping[str, str] | None = None,
+        expect_status: int | None = None,
+        max_growth_kb: float | None = None,
+        iterations: int | None = None,
+        warmup: int | None = None,
+        ignore: Sequence[str] | None = None,
+        **request_kwargs: Any,
+    ) -> MemguardResult:
+        """Send the request(s) to any WSGI app through werkzeug's test client, repeatedly."""
+        __tracebackhide__ = True
+        keywords = _keywords(max_growth_kb, iterations, warmup, ignore)
+        settings = self._settings(keywords, "memguard.wsgi()")
+        call = WsgiCall(
+            app_or_client,
+            path,
+            method=method,
+            auth=auth,
+            headers=headers,
+            expect_status=expect_status,
+            request_kwargs=request_kwargs,
+        )
+        return self.drive(call, settings)
+
     def flask(
         self,
         app_or_client: object,
@@ -80,7 +112,12 @@ class Memguard:
             expect_status=expect_status,
             request_kwargs=request_kwargs,
         )
-        with call.propagating():
+        return self.drive(call, settings)
+
+    def drive(self, call: WebCall, settings: Settings) -> MemguardResult:
+        """Guard a web driver's call, inside what the driver sets up for the whole run."""
+        __tracebackhide__ = True
+        with call.running():
             return self._session.judge(
                 self._item,
                 call,
@@ -88,7 +125,8 @@ class Memguard:
                 label=call.label,
                 relabel=call.shown_label,
                 statuses=call.statuses,
-                warn_on_errors=expect_status is None,
+                warn_on_errors=call.expect_status is None,
+                own_threads=call.own_threads,
             )
 
     @staticmethod

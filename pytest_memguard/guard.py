@@ -42,6 +42,7 @@ class _Run:
     seen_warnings: Collection[measure.WarningKey]
     dropper: CacheDropper
     ignore: IgnoreList
+    own_threads: Callable[[], Collection[int]] = frozenset
 
     def replays(
         self, calls: int, first: int, reason: str, raised: list[BaseException]
@@ -80,6 +81,7 @@ def guard(
     secrets: Callable[[], Secrets] = Secrets,
     warmup_done: int = 0,
     seen_warnings: Collection[measure.WarningKey] = (),
+    own_threads: Callable[[], Collection[int]] = frozenset,
 ) -> MemguardResult:
     """Measure ``fn``, decide, explain a failure, and return the result as plain data.
 
@@ -87,14 +89,17 @@ def guard(
     the warm-up, and ``seen_warnings`` are the warnings they raised, already shown.
     ``secrets`` is called once the run is over, to redact what is shown. An exception raised
     by ``fn`` while a failure is explained is the test's failure: it propagates, noting the
-    call and the verdict it interrupted.
+    call and the verdict it interrupted. ``own_threads`` gives the native ids of threads that
+    work for ``fn`` while it waits (a web driver's worker threads): they disturb nothing.
     """
     __tracebackhide__ = True
     if settings.disable:
         fn()
         return unmeasured(settings, "not measured (--memguard-disable)", label, nodeid)
     ignore = IgnoreList(settings.ignore)
-    run = _Run(fn, settings, reset, warmup_done, seen_warnings, CacheDropper(), ignore)
+    run = _Run(
+        fn, settings, reset, warmup_done, seen_warnings, CacheDropper(), ignore, own_threads
+    )
     samples, disturbed, ignored_kb = _measure(run)
     decision = verdict.decide(samples.retained, limit_bytes=settings.limit_bytes)
     per_call = (
@@ -158,7 +163,10 @@ def _measure(run: _Run) -> tuple[measure.Samples, str, float]:
             ignored_bytes=HolderSizes(holders) if holders else None,
         ),
     )
-    threads = measure.busy_threads(threads_before, measure.other_threads_cpu())
+    threads_after = measure.other_threads_cpu()
+    for tid in run.own_threads():
+        threads_after.pop(str(tid), None)
+    threads = measure.busy_threads(threads_before, threads_after)
     holders.clear()  # no reference to user objects outlives the run
     # Another thread's allocations land in the same counters: say so rather than guess.
     disturbed = (
