@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -15,6 +15,9 @@ from pytest_memguard.settings import Settings, SettingsError
 from pytest_memguard.web import WebCall
 from pytest_memguard.web import basic_auth as _basic_auth
 from pytest_memguard.wsgi import WsgiCall
+
+if TYPE_CHECKING:
+    from pytest_memguard.asgi import Lifespan
 
 #: Where the run's session object lives; set by ``plugin.pytest_configure``.
 SESSION_KEY = pytest.StashKey[MemguardSession]()
@@ -114,6 +117,49 @@ class Memguard:
         )
         return self.drive(call, settings)
 
+    def asgi(
+        self,
+        app: object,
+        path: str | Sequence[str] = "/",
+        *,
+        method: str = "GET",
+        auth: Any = None,
+        headers: Mapping[str, str] | None = None,
+        expect_status: int | None = None,
+        lifespan: Lifespan = "auto",
+        max_growth_kb: float | None = None,
+        iterations: int | None = None,
+        warmup: int | None = None,
+        ignore: Sequence[str] | None = None,
+        **request_kwargs: Any,
+    ) -> MemguardResult:
+        """Send the request(s) to an ASGI app (Starlette, FastAPI, Quart) through httpx's
+        ``ASGITransport``, repeatedly, on one event loop with the app's lifespan around it."""
+        __tracebackhide__ = True
+        from pytest_memguard.asgi import AsgiCall
+
+        keywords = _keywords(max_growth_kb, iterations, warmup, ignore)
+        settings = self._settings(keywords, "memguard.asgi()")
+        call = AsgiCall(
+            app,
+            path,
+            method=method,
+            auth=auth,
+            headers=headers,
+            expect_status=expect_status,
+            lifespan=lifespan,
+            request_kwargs=request_kwargs,
+        )
+        return self.drive(call, settings)
+
+    async def asgi_async(self, app: object, *args: Any, **kwargs: Any) -> MemguardResult:
+        """``memguard.asgi`` for an async test (pytest-asyncio, anyio on asyncio): the guarded
+        run takes a thread of its own with its own event loop, while the test's loop waits."""
+        __tracebackhide__ = True
+        from pytest_memguard.asgi import in_thread
+
+        return await in_thread(lambda: self.asgi(app, *args, **kwargs))
+
     def drive(self, call: WebCall, settings: Settings) -> MemguardResult:
         """Guard a web driver's call, inside what the driver sets up for the whole run."""
         __tracebackhide__ = True
@@ -127,6 +173,7 @@ class Memguard:
                 statuses=call.statuses,
                 warn_on_errors=call.expect_status is None,
                 own_threads=call.own_threads,
+                roots=call.roots(),
             )
 
     @staticmethod

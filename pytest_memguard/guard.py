@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from array import array
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 from pytest_memguard import census, measure, verdict
@@ -43,6 +43,7 @@ class _Run:
     dropper: CacheDropper
     ignore: IgnoreList
     own_threads: Callable[[], Collection[int]] = frozenset
+    roots: Sequence[tuple[str, object]] = ()
 
     def replays(
         self, calls: int, first: int, reason: str, raised: list[BaseException]
@@ -82,6 +83,7 @@ def guard(
     warmup_done: int = 0,
     seen_warnings: Collection[measure.WarningKey] = (),
     own_threads: Callable[[], Collection[int]] = frozenset,
+    roots: Sequence[tuple[str, object]] = (),
 ) -> MemguardResult:
     """Measure ``fn``, decide, explain a failure, and return the result as plain data.
 
@@ -91,6 +93,7 @@ def guard(
     by ``fn`` while a failure is explained is the test's failure: it propagates, noting the
     call and the verdict it interrupted. ``own_threads`` gives the native ids of threads that
     work for ``fn`` while it waits (a web driver's worker threads): they disturb nothing.
+    ``roots`` are named objects a leak trace may start from (the app a web driver drives).
     """
     __tracebackhide__ = True
     if settings.disable:
@@ -98,7 +101,7 @@ def guard(
         return unmeasured(settings, "not measured (--memguard-disable)", label, nodeid)
     ignore = IgnoreList(settings.ignore)
     run = _Run(
-        fn, settings, reset, warmup_done, seen_warnings, CacheDropper(), ignore, own_threads
+        fn, settings, reset, warmup_done, seen_warnings, CacheDropper(), ignore, own_threads, roots
     )
     samples, disturbed, ignored_kb = _measure(run)
     decision = verdict.decide(samples.retained, limit_bytes=settings.limit_bytes)
@@ -193,6 +196,7 @@ def _explain(
             calls=calls,
             drop_caches=run.dropper,
             ignore=run.ignore,
+            roots=run.roots,
         )
     except BaseException as exc:
         if not isinstance(exc, Exception) or any(exc is e for e in raised):

@@ -312,19 +312,21 @@ def holders(
     secrets: Secrets,
     ignored: Callable[[str], bool] = lambda path: False,
     replaced: list[tuple[int, object]] | None = None,
+    roots: Sequence[tuple[str, object]] = (),
 ) -> tuple[Holder, ...]:
     """Leak traces of the first ``MAX_HOLDERS`` containers that are not ``ignored``: those that
     ``grown`` first, then those that ``replaced`` items (a full cache).
 
     Holders whose path ``ignored(path)`` accepts are left out (known caches, ``ignore=``). The
-    chains of up to ``MAX_CANDIDATES`` of them are searched together.
+    chains of up to ``MAX_CANDIDATES`` of them are searched together, from the modules and
+    from ``roots`` (see :func:`chains`).
     """
     candidates = [(added, obj, False) for added, obj in grown]
     candidates.extend((count, obj, True) for count, obj in replaced or ())
     del candidates[MAX_CANDIDATES:]
     targets = [obj for _, obj, _ in candidates]
     try:
-        found_chains = chains(targets)
+        found_chains = chains(targets, roots=roots)
     finally:
         targets.clear()
     found: list[Holder] = []
@@ -362,7 +364,12 @@ def backref_chain(target: object, *, max_depth: int = MAX_DEPTH) -> list[object]
     return chains([target], max_depth=max_depth)[0]
 
 
-def chains(targets: Sequence[object], *, max_depth: int = MAX_DEPTH) -> list[list[object]]:
+def chains(
+    targets: Sequence[object],
+    *,
+    max_depth: int = MAX_DEPTH,
+    roots: Sequence[tuple[str, object]] = (),
+) -> list[list[object]]:
     """For each target, the shortest chain ``[module, ..., target]`` from a module in
     ``sys.modules``, or ``[target]`` if there is none within ``max_depth`` references.
 
@@ -375,8 +382,13 @@ def chains(targets: Sequence[object], *, max_depth: int = MAX_DEPTH) -> list[lis
     a frame, many instances) is looked for in one breadth-first walk forward from every
     module, shared by all such targets: one bounded pass over what the modules reach. The
     collector is paused meanwhile: nothing may change under the search.
+
+    ``roots`` are named objects that a chain may also start from, after the modules: the app
+    a web driver drives, which the test holds in a frame, not in a module. Each becomes a
+    module of that name whose globals are the object's attributes, so its leak trace reads
+    ``module <name>`` then ``├─ .state`` and on, as for a module global.
     """
-    modules = _modules()
+    modules = _modules() + [_as_module(name, obj) for name, obj in roots]
     dicts = {id(module.__dict__): (rank, module) for rank, module in enumerate(modules)}
     enabled = gc.isenabled()
     gc.disable()
@@ -413,6 +425,19 @@ def _modules() -> list[types.ModuleType]:
             seen.add(id(module))
             modules.append(module)
     return modules
+
+
+def _as_module(name: str, obj: object) -> types.ModuleType:
+    """A stand-in module for a root object: its globals are the object's attributes, read
+    without running its code (``__dict__`` as the object's own slot, never a property)."""
+    module = types.ModuleType(name)
+    attributes = gc.get_referents(obj)
+    for part in attributes:
+        if type(part) is dict:  # the instance's __dict__: its attributes by name
+            for key, value in dict.items(part):
+                if type(key) is str and not key.startswith("__"):
+                    module.__dict__[key] = value
+    return module
 
 
 def _backward(
@@ -578,9 +603,7 @@ def trace(
     lines.extend(f"├─ {label:<{HOP_WIDTH}} {_type_name(child)}" for label, child in steps)
     size = _added_size(holder, added)
     gained = f"{added:,} of {_length(holder):,} items new" if replaced else f"+{added:,} items"
-    lines.append(
-        f"├─ {last:<{HOP_WIDTH}} {_type_name(holder)} ({gained}, +{size / 1024:,.1f} KiB)"
-    )
+    lines.append(f"├─ {last:<{HOP_WIDTH}} {_type_name(holder)} ({gained}, +{size / 1024:,.1f} KiB)")
     sample = _newest(holder)
     if sample is not None:
         key, value = sample

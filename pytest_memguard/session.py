@@ -170,6 +170,7 @@ class MemguardSession:
         warn_on_errors: bool = False,
         relabel: Callable[[Secrets], str] | None = None,
         own_threads: Callable[[], Collection[int]] = frozenset,
+        roots: Sequence[tuple[str, object]] = (),
     ) -> MemguardResult:
         """Guard ``fn`` for ``item``, record the result, and fail the test on a bad verdict.
 
@@ -177,7 +178,8 @@ class MemguardSession:
         may hold one); ``statuses`` reads the HTTP status codes a web driver saw, and with
         ``warn_on_errors`` a run that saw only 404s and server errors warns that it measured
         error pages. A run that raises is recorded as not judged, then the exception goes on.
-        ``own_threads``: threads that work for ``fn`` while it waits (see ``guard``).
+        ``own_threads``: threads that work for ``fn`` while it waits; ``roots``: named objects
+        a leak trace may start from (see ``guard``).
         """
         __tracebackhide__ = True
         secrets = self.learn(item)
@@ -199,6 +201,7 @@ class MemguardSession:
                     warmup_done=warmup_done,
                     seen_warnings=seen_warnings,
                     own_threads=own_threads,
+                    roots=roots,
                 )
         except BaseException as exc:
             if not isinstance(exc, measure.STOP):

@@ -161,6 +161,10 @@ class WebCall:
         """Native ids of threads that run the app for this driver while a call waits."""
         return ()
 
+    def roots(self) -> tuple[tuple[str, object], ...]:
+        """Named objects a leak trace may start from: the driven app, held by the test."""
+        return ()
+
     def statuses(self) -> dict[int, int]:
         """Status code -> responses that had it (0: a code outside 1-599)."""
         return {code: n for code, n in enumerate(self._statuses) if n}

@@ -53,6 +53,10 @@ class WsgiCall(WebCall):
 
         return Client(app_or_client)
 
+    def roots(self) -> tuple[tuple[str, object], ...]:
+        app = getattr(self.client, "application", None)
+        return (("app", app),) if app is not None else ()
+
     def send(self, path: str, headers: dict[str, str]) -> int:
         __tracebackhide__ = True
         response = self.client.open(

@@ -91,4 +91,4 @@ def test_wsgi_app_leak_fails_naming_its_holder_and_a_clean_one_passes(run: Any) 
     assert "├─ ._seen" in output
     assert "wsgi GET /" in output
     assert "s3cret" not in output.replace("test_app.py", "")
-    assert "disturbed" not in output
+    assert "measurement disturbed" not in output
