@@ -160,6 +160,39 @@ class Memguard:
 
         return await in_thread(lambda: self.asgi(app, *args, **kwargs))
 
+    def django(
+        self,
+        path: str | Sequence[str] = "/",
+        *,
+        client: object = None,
+        method: str = "GET",
+        auth: Any = None,
+        headers: Mapping[str, str] | None = None,
+        expect_status: int | None = None,
+        max_growth_kb: float | None = None,
+        iterations: int | None = None,
+        warmup: int | None = None,
+        ignore: Sequence[str] | None = None,
+        **request_kwargs: Any,
+    ) -> MemguardResult:
+        """Send the request(s) through Django's test client (``client=``: pytest-django's
+        ``client`` fixture, else a new one) with Basic Auth, repeatedly."""
+        __tracebackhide__ = True
+        from pytest_memguard.django import DjangoCall
+
+        keywords = _keywords(max_growth_kb, iterations, warmup, ignore)
+        settings = self._settings(keywords, "memguard.django()")
+        call = DjangoCall(
+            path,
+            client=client,
+            method=method,
+            auth=auth,
+            headers=headers,
+            expect_status=expect_status,
+            request_kwargs=request_kwargs,
+        )
+        return self.drive(call, settings)
+
     def drive(self, call: WebCall, settings: Settings) -> MemguardResult:
         """Guard a web driver's call, inside what the driver sets up for the whole run."""
         __tracebackhide__ = True
