@@ -429,12 +429,17 @@ def _modules() -> list[types.ModuleType]:
 
 def _as_module(name: str, obj: object) -> types.ModuleType:
     """A stand-in module for a root object: its globals are the object's attributes, read
-    without running its code (``__dict__`` as the object's own slot, never a property)."""
+    without running its code (the C ``__dict__`` slot of its class, never a property)."""
     module = types.ModuleType(name)
-    attributes = gc.get_referents(obj)
-    for part in attributes:
-        if type(part) is dict:  # the instance's __dict__: its attributes by name
-            for key, value in dict.items(part):
+    slot = next(
+        (k.__dict__["__dict__"] for k in type(obj).__mro__ if "__dict__" in k.__dict__), None
+    )
+    if type(slot) is types.GetSetDescriptorType:
+        # Read through the slot: Python 3.11+ keeps an instance's attributes inline, and its
+        # gc referents are then the values, with no dict to read names from.
+        attributes = slot.__get__(obj)
+        if type(attributes) is dict:
+            for key, value in dict.items(attributes):
                 if type(key) is str and not key.startswith("__"):
                     module.__dict__[key] = value
     return module
