@@ -192,3 +192,45 @@ def test_fastapi_leaks_name_their_holders_and_clean_apps_pass_undisturbed(
         assert "├─ .audit" in blocks[name]
     assert "measurement disturbed" not in output
     assert "s3cret" not in output.replace("test_apps.py", "")
+
+
+def test_threads_that_work_for_the_call_are_not_a_disturbance() -> None:
+    """A driver's worker thread runs while the call waits: ``own_threads`` leaves it out."""
+    import threading
+    import time
+
+    from pytest_memguard.guard import guard
+    from pytest_memguard.settings import Settings
+
+    jobs: list[threading.Event] = []
+    wake = threading.Event()
+
+    def worker() -> None:
+        while wake.wait():
+            wake.clear()
+            if not jobs:
+                return
+            done = jobs.pop()
+            end = time.thread_time() + 0.002  # 2 ms of CPU for the call
+            while time.thread_time() < end:
+                pass
+            done.set()
+
+    thread = threading.Thread(target=worker, name="test worker")
+    thread.start()
+    done = threading.Event()
+
+    def call() -> None:
+        done.clear()
+        jobs.append(done)
+        wake.set()
+        done.wait()
+
+    settings = Settings(iterations=20, warmup=2)
+    try:
+        assert guard(call, settings, label="x").disturbed
+        mine = guard(call, settings, label="x", own_threads=lambda: {thread.native_id})
+        assert not mine.disturbed
+    finally:
+        wake.set()
+        thread.join()

@@ -59,3 +59,16 @@ def test_sensitivity_benchmark_prints_its_tables_and_meets_its_rule() -> None:
     few = lines.index(next(line for line in lines if line.strip().startswith("iterations")))
     assert [line.split()[0] for line in lines[few + 1 : few + 5]] == ["16", "24", "40", "48"]
     assert "MISSED" not in done.stdout
+
+
+def test_frameworks_benchmark_prints_its_table_and_targets() -> None:
+    done = run_benchmark(
+        "frameworks.py", "--runs", "1", "--frameworks", "wsgi", "--no-memray", timeout=300
+    )
+    lines = done.stdout.splitlines()
+    rows = {line.split()[0]: line.split() for line in lines if line.startswith("wsgi.")}
+    assert len(rows) == 6, done.stdout + done.stderr
+    assert all(row[2] == "caught" and row[3] == "yes" for n, row in rows.items() if ".leak_" in n)
+    assert all(row[2] == "passed" for n, row in rows.items() if ".clean_" in n)
+    assert "  met    every leak caught by memguard: 3/3" in lines, done.stdout
+    assert done.returncode == 0, done.stdout + done.stderr
