@@ -88,6 +88,21 @@ def test_clean_without_detaching_is_what_a_naive_driver_sees(memguard, monkeypat
 """
 
 
+def connect_registers_finalizers() -> bool:
+    """Whether ``Signal.connect`` registers a ``weakref.finalize`` (Django 5.2 does; 6.1
+    passes a weakref callback instead, and its test client keeps nothing per request)."""
+    import weakref
+
+    from django.dispatch import Signal
+
+    def receiver(**kwargs: object) -> None:
+        return None
+
+    before = len(weakref.finalize._registry)
+    Signal().connect(receiver)
+    return len(weakref.finalize._registry) > before
+
+
 def test_django_driver_end_to_end(pytester: pytest.Pytester) -> None:
     pytester.makeini(
         "[pytest]\nconsole_output_style = classic\nDJANGO_SETTINGS_MODULE = settings\n"
@@ -97,7 +112,8 @@ def test_django_driver_end_to_end(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest_subprocess(
         "-p", "no:cacheprovider", "-p", "no:xdist", "--memguard-report", "-rA", timeout=300
     )
-    result.assert_outcomes(passed=2, failed=3)
+    naive_grows = connect_registers_finalizers()
+    result.assert_outcomes(passed=3 - naive_grows, failed=2 + naive_grows)
     result.stdout.fnmatch_lines(
         ["PASSED *::test_db_with_the_client_fixture", "PASSED *::test_clean_2000_calls"]
     )
@@ -105,12 +121,13 @@ def test_django_driver_end_to_end(pytester: pytest.Pytester) -> None:
         [
             "FAILED *::test_leaky - LeakError: memguard: django GET /leaky*",
             "FAILED *::test_boom - ZeroDivisionError: app bug",
-            "FAILED *::test_clean_without_detaching_is_what_a_naive_driver_sees - LeakError*",
         ]
     )
     output = result.stdout.str()
     assert "├─ ._logins" in output
-    assert "├─ ._registry" in output  # the naive driver's growth: the signal finalizers
+    if naive_grows:  # the naive driver's growth: the signal finalizers
+        result.stdout.fnmatch_lines(["FAILED *::test_clean_without_detaching_is_what_a*"])
+        assert "├─ ._registry" in output
     assert "s3cret" not in output.replace("test_django.py", "")
 
 
