@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import inspect
 import threading
 from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping, Sequence
 from typing import Any, Literal, TypeVar
@@ -64,6 +65,7 @@ class AsgiCall(WebCall):
                 "memguard.asgi() needs an ASGI app (async callable (scope, receive, send)),"
                 f" got {type(app).__name__}"
             )
+        _check_signature(app)
         if lifespan not in ("auto", "on", "off"):
             raise ValueError(
                 f"memguard.asgi(): lifespan must be 'auto', 'on' or 'off', got {lifespan!r}"
@@ -145,6 +147,21 @@ class AsgiCall(WebCall):
             for t in threading.enumerate()
             if t.native_id is not None and t.name.startswith(HELPER_THREADS)
         }
+
+
+def _check_signature(app: object) -> None:
+    """An app that cannot take ``(scope, receive, send)`` (a WSGI app) is a usage error."""
+    __tracebackhide__ = True
+    try:
+        inspect.signature(app).bind(None, None, None)  # type: ignore[arg-type]
+    except TypeError:
+        raise TypeError(
+            "memguard.asgi() needs an ASGI 3 app, an async callable (scope, receive, send);"
+            f" {getattr(app, '__qualname__', type(app).__name__)} takes other arguments"
+            " (for a WSGI app (environ, start_response), use memguard.wsgi())"
+        ) from None
+    except ValueError:  # no signature to read (a builtin): the app will say
+        pass
 
 
 @passthrough

@@ -109,6 +109,24 @@ def test_not_an_app() -> None:
         AsgiCall("app:main")
 
 
+def test_a_wsgi_app_is_pointed_to_the_wsgi_driver() -> None:
+    def wsgi_app(environ: Any, start_response: Any) -> list[bytes]:
+        return []
+
+    with pytest.raises(TypeError, match=r"wsgi_app takes other arguments.*memguard.wsgi\(\)"):
+        AsgiCall(wsgi_app)
+
+
+def test_a_failed_lifespan_startup_names_the_apps_error() -> None:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> Any:
+        raise RuntimeError("database down")
+        yield
+
+    with pytest.raises(LifespanError, match=r"startup failed(.|\n)*database down"):
+        drive(AsgiCall(Starlette(lifespan=lifespan)))
+
+
 APPS = """
 import pytest
 from fastapi import Depends, FastAPI, Request

@@ -72,3 +72,12 @@ def test_frameworks_benchmark_prints_its_table_and_targets() -> None:
     assert all(row[2] == "passed" for n, row in rows.items() if ".clean_" in n)
     assert "  met    every leak caught by memguard: 3/3" in lines, done.stdout
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_asgi_clients_benchmark_shows_the_drivers_client_undisturbed() -> None:
+    done = run_benchmark("asgi_clients.py", "--runs", "1", timeout=300)
+    rows = [line.split() for line in done.stdout.splitlines() if line.startswith("httpx")]
+    assert len(rows) == 3, done.stdout + done.stderr
+    # client (2 words), app (2-3 words), verdict, disturbed, time, lifespan, itself
+    assert all(row[-5:-3] == ["passed", "0/1"] and row[-2:] == ["yes", "yes"] for row in rows)
+    assert done.returncode == 0, done.stdout + done.stderr
