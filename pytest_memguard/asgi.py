@@ -17,7 +17,7 @@ import asyncio
 import contextvars
 import inspect
 import threading
-from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping, Sequence
 from typing import Any, Literal, TypeVar
 
 from pytest_memguard.errors import MemguardUsageError, passthrough
@@ -52,13 +52,10 @@ class AsgiCall(WebCall):
         app: object,
         path: str | Sequence[str] = "/",
         *,
-        method: str = "GET",
-        auth: Any = None,
-        headers: Mapping[str, str] | None = None,
-        expect_status: int | None = None,
         lifespan: Lifespan = "auto",
-        request_kwargs: Mapping[str, Any] | None = None,
+        **options: Any,
     ) -> None:
+        """``options``: the keywords of :class:`WebCall` (method, auth, headers...)."""
         __tracebackhide__ = True
         if not callable(app):
             raise TypeError(
@@ -71,14 +68,7 @@ class AsgiCall(WebCall):
                 f"memguard.asgi(): lifespan must be 'auto', 'on' or 'off', got {lifespan!r}"
             )
         self.httpx = require("httpx", "asgi", "asgi")
-        super().__init__(
-            path,
-            method=method,
-            auth=auth,
-            headers=headers,
-            expect_status=expect_status,
-            request_kwargs=request_kwargs,
-        )
+        super().__init__(path, **options)
         self.app: App = app
         self.lifespan = lifespan
         self.loop: asyncio.AbstractEventLoop | None = None

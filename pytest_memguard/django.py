@@ -16,7 +16,7 @@ does it from ``DJANGO_SETTINGS_MODULE``), and its database fixtures work as for 
 from __future__ import annotations
 
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from pytest_memguard.errors import MemguardUsageError
@@ -29,16 +29,9 @@ class DjangoCall(WebCall):
     kind = "django"
 
     def __init__(
-        self,
-        path: str | Sequence[str] = "/",
-        *,
-        client: object = None,
-        method: str = "GET",
-        auth: Any = None,
-        headers: Mapping[str, str] | None = None,
-        expect_status: int | None = None,
-        request_kwargs: Mapping[str, Any] | None = None,
+        self, path: str | Sequence[str] = "/", *, client: object = None, **options: Any
     ) -> None:
+        """``options``: the keywords of :class:`WebCall` (method, auth, headers...)."""
         __tracebackhide__ = True
         require("django", "django", "django")
         from django.conf import settings
@@ -48,14 +41,7 @@ class DjangoCall(WebCall):
                 "memguard.django() needs configured Django settings: set DJANGO_SETTINGS_MODULE"
                 " (pytest-django reads it from the ini or --ds) or call settings.configure()"
             )
-        super().__init__(
-            path,
-            method=method,
-            auth=auth,
-            headers=headers,
-            expect_status=expect_status,
-            request_kwargs=request_kwargs,
-        )
+        super().__init__(path, **options)
         if client is None:
             from django.test import Client
 

@@ -74,18 +74,12 @@ class Memguard:
     ) -> MemguardResult:
         """Send the request(s) to any WSGI app through werkzeug's test client, repeatedly."""
         __tracebackhide__ = True
-        keywords = _keywords(max_growth_kb, iterations, warmup, ignore)
-        settings = self._settings(keywords, "memguard.wsgi()")
-        call = WsgiCall(
-            app_or_client,
-            path,
-            method=method,
-            auth=auth,
-            headers=headers,
-            expect_status=expect_status,
-            request_kwargs=request_kwargs,
+        return self._web(
+            "memguard.wsgi()",
+            _keywords(max_growth_kb, iterations, warmup, ignore),
+            lambda options: WsgiCall(app_or_client, path, **options),
+            _options(method, auth, headers, expect_status, request_kwargs),
         )
-        return self.drive(call, settings)
 
     def flask(
         self,
@@ -104,18 +98,12 @@ class Memguard:
     ) -> MemguardResult:
         """Send the request(s) through the Flask test client with Basic Auth, repeatedly."""
         __tracebackhide__ = True
-        keywords = _keywords(max_growth_kb, iterations, warmup, ignore)
-        settings = self._settings(keywords, "memguard.flask()")
-        call = FlaskCall(
-            app_or_client,
-            path,
-            method=method,
-            auth=auth,
-            headers=headers,
-            expect_status=expect_status,
-            request_kwargs=request_kwargs,
+        return self._web(
+            "memguard.flask()",
+            _keywords(max_growth_kb, iterations, warmup, ignore),
+            lambda options: FlaskCall(app_or_client, path, **options),
+            _options(method, auth, headers, expect_status, request_kwargs),
         )
-        return self.drive(call, settings)
 
     def asgi(
         self,
@@ -138,19 +126,12 @@ class Memguard:
         __tracebackhide__ = True
         from pytest_memguard.asgi import AsgiCall
 
-        keywords = _keywords(max_growth_kb, iterations, warmup, ignore)
-        settings = self._settings(keywords, "memguard.asgi()")
-        call = AsgiCall(
-            app,
-            path,
-            method=method,
-            auth=auth,
-            headers=headers,
-            expect_status=expect_status,
-            lifespan=lifespan,
-            request_kwargs=request_kwargs,
+        return self._web(
+            "memguard.asgi()",
+            _keywords(max_growth_kb, iterations, warmup, ignore),
+            lambda options: AsgiCall(app, path, lifespan=lifespan, **options),
+            _options(method, auth, headers, expect_status, request_kwargs),
         )
-        return self.drive(call, settings)
 
     async def asgi_async(self, app: object, *args: Any, **kwargs: Any) -> MemguardResult:
         """``memguard.asgi`` for an async test (pytest-asyncio, anyio on asyncio): the guarded
@@ -180,20 +161,27 @@ class Memguard:
         __tracebackhide__ = True
         from pytest_memguard.django import DjangoCall
 
-        keywords = _keywords(max_growth_kb, iterations, warmup, ignore)
-        settings = self._settings(keywords, "memguard.django()")
-        call = DjangoCall(
-            path,
-            client=client,
-            method=method,
-            auth=auth,
-            headers=headers,
-            expect_status=expect_status,
-            request_kwargs=request_kwargs,
+        return self._web(
+            "memguard.django()",
+            _keywords(max_growth_kb, iterations, warmup, ignore),
+            lambda options: DjangoCall(path, client=client, **options),
+            _options(method, auth, headers, expect_status, request_kwargs),
         )
-        return self.drive(call, settings)
 
-    def drive(self, call: WebCall, settings: Settings) -> MemguardResult:
+    def _web(
+        self,
+        source: str,
+        keywords: Mapping[str, object],
+        make: Callable[[dict[str, Any]], WebCall],
+        options: dict[str, Any],
+    ) -> MemguardResult:
+        """A web driver's run: its settings first (a usage error before any request), then
+        the driver ``make(options)`` builds, guarded."""
+        __tracebackhide__ = True
+        settings = self._settings(keywords, source)
+        return self._drive(make(options), settings)
+
+    def _drive(self, call: WebCall, settings: Settings) -> MemguardResult:
         """Guard a web driver's call, inside what the driver sets up for the whole run."""
         __tracebackhide__ = True
         with call.running():
@@ -224,6 +212,23 @@ def _keywords(
         "iterations": iterations,
         "warmup": warmup,
         "ignore": ignore,
+    }
+
+
+def _options(
+    method: str,
+    auth: Any,
+    headers: Mapping[str, str] | None,
+    expect_status: int | None,
+    request_kwargs: Mapping[str, Any],
+) -> dict[str, Any]:
+    """A web driver's request keywords, as :class:`WebCall` takes them."""
+    return {
+        "method": method,
+        "auth": auth,
+        "headers": headers,
+        "expect_status": expect_status,
+        "request_kwargs": request_kwargs,
     }
 
 

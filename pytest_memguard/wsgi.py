@@ -6,7 +6,7 @@ test's own thread and catches nothing.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from pytest_memguard.web import WebCall
@@ -18,26 +18,12 @@ class WsgiCall(WebCall):
     kind = "wsgi"
 
     def __init__(
-        self,
-        app_or_client: object,
-        path: str | Sequence[str] = "/",
-        *,
-        method: str = "GET",
-        auth: Any = None,
-        headers: Mapping[str, str] | None = None,
-        expect_status: int | None = None,
-        request_kwargs: Mapping[str, Any] | None = None,
+        self, app_or_client: object, path: str | Sequence[str] = "/", **options: Any
     ) -> None:
+        """``options``: the keywords of :class:`WebCall` (method, auth, headers...)."""
         __tracebackhide__ = True
         self.client = self.make_client(app_or_client)
-        super().__init__(
-            path,
-            method=method,
-            auth=auth,
-            headers=headers,
-            expect_status=expect_status,
-            request_kwargs=request_kwargs,
-        )
+        super().__init__(path, **options)
 
     def make_client(self, app_or_client: object) -> Any:
         """A werkzeug test client: the one given, or a new one for a WSGI callable."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -44,6 +45,41 @@ class Scenario:
     @property
     def framework(self) -> str:
         return self.name.split(".", 1)[0]
+
+
+#: The six scenarios of every framework: kind, ground truth, and whether the credentials rotate
+#: (a cache keyed by them grows only with new ones).
+KINDS = (
+    ("global_list", "leak", False),
+    ("token_cache", "leak", True),
+    ("registration", "leak", False),
+    ("stateless", "clean", False),
+    ("bounded_cache", "clean", True),
+    ("request_state", "clean", False),
+)
+
+
+def standard(
+    framework: str,
+    app_for: Callable[[str], Any],
+    reset: Callable[[], None],
+    holders: dict[str, str],
+    path: Callable[[str], str] = lambda kind: "/",
+) -> list[Scenario]:
+    """A framework's :data:`KINDS`: ``app_for(kind)`` builds each app, ``holders`` names each
+    leak's holder by kind."""
+    return [
+        Scenario(
+            f"{framework}.{truth}_{kind}",
+            truth,
+            functools.partial(app_for, kind),
+            reset,
+            path=path(kind),
+            auth=rotating if rotates else ("alice", "s3cret"),
+            holder=holders[kind] if truth == "leak" else None,
+        )
+        for kind, truth, rotates in KINDS
+    ]
 
 
 def scenarios(frameworks: tuple[str, ...] = FRAMEWORKS) -> list[Scenario]:

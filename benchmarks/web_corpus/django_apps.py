@@ -30,7 +30,7 @@ from django.core.signals import request_finished
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import path
 
-from benchmarks.web_corpus import Scenario, credentials, rotating, valid
+from benchmarks.web_corpus import credentials, standard, valid
 
 _auth_log: list[str] = []  # "for metrics"
 _tokens: dict[tuple[str, str], str] = {}  # credentials -> issued token, never pruned
@@ -87,23 +87,10 @@ def reset() -> None:
             request_finished.disconnect(target)
 
 
-def _scenario(kind: str, truth: str, holder: str | None = None, **extra: Any) -> Scenario:
-    return Scenario(
-        f"django.{truth}_{kind}",
-        truth,
-        lambda: None,
-        reset,
-        path=f"/{kind}/",
-        holder=holder,
-        **extra,
-    )
-
-
-SCENARIOS = [
-    _scenario("global_list", "leak", "_auth_log"),
-    _scenario("token_cache", "leak", "_tokens", auth=rotating),
-    _scenario("registration", "leak", "receivers"),
-    _scenario("stateless", "clean"),
-    _scenario("bounded_cache", "clean", auth=rotating),
-    _scenario("request_state", "clean"),
-]
+SCENARIOS = standard(
+    "django",
+    lambda kind: None,
+    reset,
+    {"global_list": "_auth_log", "token_cache": "_tokens", "registration": "receivers"},
+    path=lambda kind: f"/{kind}/",
+)

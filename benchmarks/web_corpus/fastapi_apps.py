@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 
-from benchmarks.web_corpus import Scenario, rotating, valid
+from benchmarks.web_corpus import standard, valid
 
 security = HTTPBasic()
 
@@ -100,22 +100,9 @@ def reset() -> None:
     bounded_token.cache_clear()
 
 
-def _scenario(kind: str, truth: str, holder: str | None = None, **extra: Any) -> Scenario:
-    return Scenario(
-        f"fastapi.{truth}_{kind}",
-        truth,
-        functools.partial(app_for, kind),
-        reset,
-        holder=holder,
-        **extra,
-    )
-
-
-SCENARIOS = [
-    _scenario("global_list", "leak", "_auth_log"),
-    _scenario("token_cache", "leak", "_tokens", auth=rotating),
-    _scenario("registration", "leak", "listeners"),
-    _scenario("stateless", "clean"),
-    _scenario("bounded_cache", "clean", auth=rotating),
-    _scenario("request_state", "clean"),
-]
+SCENARIOS = standard(
+    "fastapi",
+    app_for,
+    reset,
+    {"global_list": "_auth_log", "token_cache": "_tokens", "registration": "listeners"},
+)

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from benchmarks.web_corpus import Scenario, credentials, rotating, valid
+from benchmarks.web_corpus import credentials, standard, valid
 
 _auth_log: list[tuple[str, str]] = []  # "for metrics"
 _listeners: list[Any] = []  # callbacks "to notify on logout", never removed
@@ -53,22 +53,9 @@ def reset() -> None:
     _listeners.clear()
 
 
-def _scenario(kind: str, truth: str, holder: str | None = None, **extra: Any) -> Scenario:
-    return Scenario(
-        f"starlette.{truth}_{kind}",
-        truth,
-        functools.partial(app_for, kind),
-        reset,
-        holder=holder,
-        **extra,
-    )
-
-
-SCENARIOS = [
-    _scenario("global_list", "leak", "_auth_log"),
-    _scenario("token_cache", "leak", "tokens", auth=rotating),
-    _scenario("registration", "leak", "_listeners"),
-    _scenario("stateless", "clean"),
-    _scenario("bounded_cache", "clean", auth=rotating),
-    _scenario("request_state", "clean"),
-]
+SCENARIOS = standard(
+    "starlette",
+    app_for,
+    reset,
+    {"global_list": "_auth_log", "token_cache": "tokens", "registration": "_listeners"},
+)

@@ -8,7 +8,7 @@ import secrets
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from benchmarks.web_corpus import Scenario, credentials, rotating, valid
+from benchmarks.web_corpus import credentials, standard, valid
 
 Environ = dict[str, Any]
 
@@ -55,22 +55,9 @@ def reset() -> None:
     _bounded_token.cache_clear()
 
 
-def _scenario(kind: str, truth: str, holder: str | None = None, **extra: Any) -> Scenario:
-    return Scenario(
-        f"wsgi.{truth}_{kind}",
-        truth,
-        functools.partial(app_for, kind),
-        reset,
-        holder=holder,
-        **extra,
-    )
-
-
-SCENARIOS = [
-    _scenario("global_list", "leak", "_auth_log"),
-    _scenario("token_cache", "leak", "_tokens", auth=rotating),
-    _scenario("registration", "leak", "_subscribers"),
-    _scenario("stateless", "clean"),
-    _scenario("bounded_cache", "clean", auth=rotating),
-    _scenario("request_state", "clean"),
-]
+SCENARIOS = standard(
+    "wsgi",
+    app_for,
+    reset,
+    {"global_list": "_auth_log", "token_cache": "_tokens", "registration": "_subscribers"},
+)
