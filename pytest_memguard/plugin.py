@@ -45,7 +45,7 @@ OPTIONS: tuple[tuple[str, str, str, str], ...] = (
         "retained growth bound in KiB for every guarded test"
         f" (default {_settings.DEFAULT_MAX_GROWTH_KB:g})",
     ),
-    ("disable", "bool", "", "ignore memguard markers; run()/flask() call once and judge nothing"),
+    ("disable", "bool", "", "ignore memguard markers; run() and the drivers call once"),
     ("report", "bool", "", "print a table of every guarded test after the run"),
     ("json", "string", "PATH", "write every guarded test's numbers to PATH as JSON"),
     ("html", "string", "PATH", "write a self-contained HTML report to PATH"),

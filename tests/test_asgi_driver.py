@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import json
 import re
 import sys
 from typing import Any
@@ -252,3 +253,88 @@ def test_threads_that_work_for_the_call_are_not_a_disturbance() -> None:
     finally:
         wake.set()
         thread.join()
+
+
+ANYIO = """
+import pytest
+from starlette.applications import Starlette
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+
+_kept = []
+
+
+def make(leaky):
+    async def index(request):
+        if leaky:
+            _kept.append(str(len(_kept)) * 30)
+        return PlainTextResponse("ok")
+
+    return Starlette(routes=[Route("/", index)])
+
+
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"
+
+
+@pytest.mark.anyio
+async def test_clean(memguard):
+    await memguard.asgi_async(make(False), "/", expect_status=200)
+
+
+@pytest.mark.anyio
+async def test_leaky(memguard):
+    await memguard.asgi_async(make(True), "/", expect_status=200)
+"""
+
+
+def test_asgi_async_under_anyios_pytest_plugin(run: Any) -> None:
+    result = run("-p", "no:xdist", test_anyio=ANYIO)
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*├─ ._kept*", "FAILED *test_leaky - LeakError*"])
+
+
+REPORTED = """
+from starlette.applications import Starlette
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+
+SEEN = []
+
+
+async def profile(request):
+    SEEN.append(1)
+    return PlainTextResponse("ok")
+
+
+def test_profile(memguard):
+    app = Starlette(routes=[Route("/profile", profile)])
+    memguard.asgi(app, "/profile?key=s3cret", auth=("alice", "s3cret"), expect_status=200)
+
+
+def test_requests_made():
+    print(f"requests made: {len(SEEN)}")
+"""
+
+
+def test_reports_baseline_and_disable_work_for_the_asgi_driver(
+    run: Any, pytester: pytest.Pytester
+) -> None:
+    files = ("--memguard-json=out.json", "--memguard-html=out.html", "--junitxml=junit.xml")
+    saved = run("-p", "no:xdist", "--memguard-save-baseline=base.json", *files, test_r=REPORTED)
+    saved.assert_outcomes(passed=2)
+    compared = run("-p", "no:xdist", "--memguard-baseline=base.json", "--memguard-report")
+    compared.assert_outcomes(passed=2)
+    token = base64.b64encode(b"alice:s3cret").decode()
+    for name in ("out.json", "out.html", "junit.xml", "base.json"):
+        text = (pytester.path / name).read_text()
+        assert "asgi GET /profile?key=" in text or name == "junit.xml", name
+        assert "s3cret" not in text.replace("test_r.py", "")
+        assert token not in text
+    entry = json.loads((pytester.path / "out.json").read_text())["tests"][0]
+    assert entry["statuses"] == {"200": entry["iterations"] + entry["warmup"]}
+    assert "asgi GET /profile?key=<redacted credential>" in compared.stdout.str()
+    disabled = run("-p", "no:xdist", "--memguard-disable", "-s")
+    disabled.assert_outcomes(passed=2)
+    disabled.stdout.fnmatch_lines(["*requests made: 1*"])
