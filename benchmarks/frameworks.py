@@ -13,9 +13,11 @@ scenarios, in a fresh pytest process per (mode, repetition) with only its plugin
 * ``bare``: those 220 requests with no plugin: the cost baseline.
 
 Times are medians over the repetitions of the *time to a verdict* (call phase start to the end
-of ``makereport``, where pytest-memray judges). The session imports all four frameworks (and
-Flask) before the first test, so the explanation times are those of a loaded heap. The report
-ends with the targets of issue 15 and whether each is met.
+of ``makereport``, where pytest-memray judges); ``expl`` is the part of it memguard spent
+explaining a failure (the explanation pass), ``ratio`` memguard's time over ``bare``. The
+session imports all four frameworks (and Flask) before the first test, so the explanation times
+are those of a loaded heap. The report ends with the targets of issue 15 and whether each is
+met.
 """
 
 from __future__ import annotations
@@ -170,30 +172,33 @@ def report(
 ) -> int:
     memray = "limit_leaks" in modes
     print(f"memguard web drivers: {len(corpus)} scenarios, {runs} run(s), median time to verdict")
-    head = f"{'scenario':<30} {'truth':<5}  {'memguard':<8} {'held':<4} {'time':>6}"
+    head = f"{'scenario':<30} {'truth':<5}  {'memguard':<8} {'held':<4} {'time':>6} {'expl':>6}"
     if memray:
         head += f"  {'limit_leaks':<11} {'time':>6}"
     print(head + f"  {'bare':>6}  ratio")
     caught = named = alarms = memray_caught = memray_alarms = 0
     ratios: dict[str, float] = {}
-    explain: list[float] = []
+    explain: dict[str, float] = {}  # leak -> median seconds of its explanation pass
+    slowest_run = 0.0
     for scenario in corpus:
         name, truth = scenario.name, scenario.truth
         mine = results[("memguard", name)]
         bare = seconds(results[("bare", name)])
         shown = verdict(mine, truth)
-        held = "-"
+        held, expl = "-", "     -"
         if truth == "leak":
             caught += shown == "caught"
             held = "yes" if mine and all(r["holder_named"] for r in mine) else "NO"
             named += held == "yes"
-            explain.extend(r["explain_seconds"] for r in mine)
+            explain[name] = seconds(mine, "explain_seconds")
+            slowest_run = max([slowest_run, *(r["explain_seconds"] for r in mine)])
+            expl = f"{explain[name]:>5.2f}s"
         else:
             alarms += shown != "passed"
         ratio = seconds(mine) / bare if bare else float("nan")
         if truth == "clean" and scenario.framework in ("fastapi", "starlette"):
             ratios[name] = ratio
-        line = f"{name:<30} {truth:<5}  {shown:<8} {held:<4} {seconds(mine):>5.2f}s"
+        line = f"{name:<30} {truth:<5}  {shown:<8} {held:<4} {seconds(mine):>5.2f}s {expl}"
         if memray:
             theirs = results[("limit_leaks", name)]
             other = verdict(theirs, truth)
@@ -224,11 +229,12 @@ def report(
             f" ({worst})",
         )
     if explain:
+        worst = max(explain, key=explain.__getitem__)
         target(
-            max(explain) < EXPLAIN_SECONDS,
+            explain[worst] < EXPLAIN_SECONDS,
             f"a failing test's explanation with fastapi, starlette, django and flask imported"
-            f" < {EXPLAIN_SECONDS:g} s: median {statistics.median(explain):.2f} s,"
-            f" slowest {max(explain):.2f} s",
+            f" < {EXPLAIN_SECONDS:g} s (median of the runs): slowest {explain[worst]:.2f} s"
+            f" ({worst}); slowest single run {slowest_run:.2f} s",
         )
     if memray:
         print(
