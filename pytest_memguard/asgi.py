@@ -7,8 +7,10 @@ whole guarded run (so the loop's own state is warm before measuring), and re-rai
 exceptions. It does not run the app's lifespan, so this driver does, as a server would: startup
 before the first call, shutdown after the last, its state given to each request's scope.
 
-Sync endpoints of Starlette and FastAPI run on anyio's worker threads while the call waits for
-them: those threads are the driver's (:meth:`AsgiCall.own_threads`), not a disturbance.
+Sync endpoints of Starlette and FastAPI (anyio's ``to_thread.run_sync``) run inline for the
+run (see :func:`_sync_code_inline`); a worker thread that still runs an app's sync code while
+the call waits for it (asyncio's default executor, anyio reached another way) is the driver's
+(:meth:`AsgiCall.own_threads`), not a disturbance.
 """
 
 from __future__ import annotations
