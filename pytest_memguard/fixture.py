@@ -176,14 +176,12 @@ class Memguard:
         options: dict[str, Any],
     ) -> MemguardResult:
         """A web driver's run: its settings first (a usage error before any request), then
-        the driver ``make(options)`` builds, guarded."""
+        the driver ``make(options)`` builds, guarded inside what it sets up for the run. One
+        frame between the test and the run: an allocation site's traceback (ten frames) must
+        still reach the test's own line."""
         __tracebackhide__ = True
         settings = self._settings(keywords, source)
-        return self._drive(make(options), settings)
-
-    def _drive(self, call: WebCall, settings: Settings) -> MemguardResult:
-        """Guard a web driver's call, inside what the driver sets up for the whole run."""
-        __tracebackhide__ = True
+        call = make(options)
         with call.running():
             return self._session.judge(
                 self._item,

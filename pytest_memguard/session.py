@@ -214,8 +214,8 @@ class MemguardSession:
             result = replace(result, label=relabel(secrets))
         result = self._record_web(result, statuses)
         if warn_on_errors and only_errors(result.statuses):
-            # judge <- Memguard._drive <- ._web <- .flask (or another driver) <- the test
-            warnings.warn(_error_pages(result), stacklevel=5)
+            # judge <- Memguard._web <- .flask (or another driver) <- the test
+            warnings.warn(_error_pages(result), stacklevel=4)
         return self._verdict(item, result)
 
     def _record_web(

@@ -126,16 +126,6 @@ class WebCall:
         """Send one request and return its status code; each driver says how."""
         raise NotImplementedError
 
-    def request_headers(self) -> dict[str, str]:
-        """This call's headers: the fixed ones, and its Basic Auth pair if any."""
-        pair = self._pair_for(self.calls)
-        self.calls += 1
-        headers = dict(self.headers)
-        if pair is not None:
-            remember(*pair)
-            headers["Authorization"] = f"Basic {basic_token(*pair)}"
-        return headers
-
     def count(self, path: str, status: int) -> None:
         """Count a response's status; raise when the test expected another one."""
         __tracebackhide__ = True
@@ -147,8 +137,16 @@ class WebCall:
             )
 
     def __call__(self) -> None:
+        """One call: this call's headers (the fixed ones and its Basic Auth pair), each path
+        sent. Built here, not in a helper: an allocation site's traceback (tracemalloc keeps
+        ten frames) must still reach the test's own line."""
         __tracebackhide__ = True
-        headers = self.request_headers()
+        pair = self._pair_for(self.calls)
+        self.calls += 1
+        headers = dict(self.headers)
+        if pair is not None:
+            remember(*pair)
+            headers["Authorization"] = f"Basic {basic_token(*pair)}"
         for path in self.paths:
             self.count(path, self.send(path, headers))
 
