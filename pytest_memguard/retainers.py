@@ -106,6 +106,21 @@ def _kind(obj: object, kinds: Kinds | None = None) -> _Kind | None:
 _SLICE = 65_536
 
 
+def _referents(*objects: object) -> list[object]:
+    """``gc.get_referents(*objects)``, never of the ``_asyncio`` module.
+
+    CPython 3.12 (gh-122695) traverses that module's free list of dead future iterators:
+    ``gc.get_referents`` hands them out, dropping them frees them a second time, the free list
+    becomes a cycle, and the next heap walk (``gc.get_referrers``) never ends. Any asyncio
+    code leaves iterators there (an ASGI app driven by memguard does); the module holds no
+    user data. Filtered in C: a slice of the heap at a time costs no Python loop.
+    """
+    unsafe = sys.modules.get("_asyncio")
+    if unsafe is not None and any(map(operator.is_, objects, repeat(unsafe))):
+        objects = tuple(compress(objects, map(operator.is_not, objects, repeat(unsafe))))
+    return gc.get_referents(*objects)
+
+
 def _containers(own: Sequence[object] = ()) -> list[list[object]]:
     """Every builtin container the gc tracks, and every untracked one a tracked object holds:
     one list per entry of ``_KINDS``, leaving out the objects in ``own``.
@@ -124,7 +139,7 @@ def _containers(own: Sequence[object] = ()) -> list[list[object]]:
     containers = list(compress(objects, map(kind_of.__contains__, map(type, objects))))
     untracked: dict[int, object] = {}
     for start in range(0, len(objects), _SLICE):
-        parts = gc.get_referents(*objects[start : start + _SLICE])
+        parts = _referents(*objects[start : start + _SLICE])
         dicts = list(compress(parts, map(operator.is_, map(type, parts), repeat(dict))))
         del parts
         fresh = list(compress(dicts, map(operator.not_, map(gc.is_tracked, dicts))))
@@ -492,12 +507,12 @@ def _refers_to(referrer: object, at: dict[int, object]) -> object | None:
     to its own class."""
     cls = type(referrer)
     own_class = id(cls) in at and _is_heap_type(cls)
-    for part in gc.get_referents(referrer):
+    for part in _referents(referrer):
         if id(part) in at:
             if own_class and part is cls:
                 own_class = False  # the class pointer, seen once; a second one is an attribute
                 continue
-            return cast(object, part)
+            return part
     return None
 
 
@@ -516,7 +531,7 @@ def _forward(
         level = levels[-1]
         reached: dict[int, object] = {}
         for start in range(0, len(level), _SLICE):
-            parts = gc.get_referents(*level[start : start + _SLICE])
+            parts = _referents(*level[start : start + _SLICE])
             for key in wanted.keys() & map(id, parts):
                 depth_of.setdefault(key, depth)
             if len(depth_of) < len(wanted) and depth < max_depth:
@@ -560,10 +575,10 @@ def _parent(child: object, level: list[object]) -> object | None:
     while start < len(level):
         part = level[start : start + size]
         start, size = start + size, min(size * 2, 4096)
-        if not any(map(operator.is_, gc.get_referents(*part), repeat(child))):
+        if not any(map(operator.is_, _referents(*part), repeat(child))):
             continue
         for candidate in part:
-            hits = sum(map(operator.is_, gc.get_referents(candidate), repeat(child)))
+            hits = sum(map(operator.is_, _referents(candidate), repeat(child)))
             if instances and type(candidate) is child:
                 hits -= 1
                 fallback = candidate if fallback is None else fallback

@@ -258,3 +258,13 @@ def test_a_root_whose_class_defines_a_dict_property_runs_no_code() -> None:
 
     target: list[str] = []
     assert chains([target], roots=[("app", Sneaky())]) == [[target]]  # and nothing raised
+
+
+def test_the_asyncio_module_is_never_traversed() -> None:
+    """CPython 3.12's ``_asyncio`` hands out freed future iterators to ``gc.get_referents``
+    (gh-122695); a heap walk after that never ends, so the search never asks for them."""
+    import _asyncio
+
+    held: list[object] = [1]
+    assert retainers._referents(_asyncio) == []
+    assert retainers._referents(_asyncio, held) == [1]
