@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from pytest_memguard.errors import LeakError, MemguardUsageError
-from pytest_memguard.flask import UnexpectedStatus, basic_auth
 from pytest_memguard.result import MemguardResult, TypeGrowth
 from pytest_memguard.settings import Settings, SettingsError
+from pytest_memguard.web import MissingExtra, UnexpectedStatus, basic_auth
 
 __version__ = "0.1.0"
 
@@ -30,6 +30,7 @@ __all__ = [
     "MemguardResult",
     "MemguardStatusWarning",
     "MemguardUsageError",
+    "MissingExtra",
     "Settings",
     "SettingsError",
     "TypeGrowth",

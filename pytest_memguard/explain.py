@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import gc
 import os
+import sys
 import sysconfig
 import tracemalloc
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from pytest_memguard import census
@@ -72,6 +73,7 @@ def explain(
     calls: int,
     drop_caches: Callable[[], None] = lambda: None,
     ignore: IgnoreList | None = None,
+    roots: Sequence[tuple[str, object]] = (),
 ) -> Explanation:
     """Re-run the calls under tracemalloc with the heap frozen; restores both.
 
@@ -80,7 +82,8 @@ def explain(
     through objects allocated during the pass (tracemalloc knows every one). The holders are
     the containers that gained items, then those that hold items made during the pass without
     having grown: a bounded cache that filled during the measured calls and now evicts an
-    old entry for each new one keeps the memory over the bound, yet gains nothing.
+    old entry for each new one keeps the memory over the bound, yet gains nothing. ``roots``
+    are named objects a leak trace may start from besides the modules (a driven app).
     """
     ignore = ignore if ignore is not None else IgnoreList()
     skipped = {id(x) for x in ignore.resolve()}
@@ -105,6 +108,9 @@ def explain(
         with frozen_heap() as froze:
             run_calls()
             drop_caches()  # known caches are not the leak: not in the sites, not holders
+            # CPython's type attribute cache keeps the names it looked up (a failed import
+            # per request looks one up), as the measuring loop knows: not an allocation site.
+            sys._clear_type_cache()
             gc.collect()
             if froze:
                 made = gc.get_objects()
@@ -124,6 +130,7 @@ def explain(
         secrets=secrets,
         ignored=ignore.holder,
         replaced=replaced,
+        roots=roots,
     )
     grown.clear()
     replaced.clear()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from array import array
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 from pytest_memguard import census, measure, verdict
@@ -42,6 +42,8 @@ class _Run:
     seen_warnings: Collection[measure.WarningKey]
     dropper: CacheDropper
     ignore: IgnoreList
+    own_threads: Callable[[], Collection[int]] = frozenset
+    roots: Sequence[tuple[str, object]] = ()
 
     def replays(
         self, calls: int, first: int, reason: str, raised: list[BaseException]
@@ -81,6 +83,8 @@ def guard(
     warmup_done: int = 0,
     seen_warnings: Collection[measure.WarningKey] = (),
     max_explain_calls: int = EXPLAIN_CALLS,
+    own_threads: Callable[[], Collection[int]] = frozenset,
+    roots: Sequence[tuple[str, object]] = (),
 ) -> MemguardResult:
     """Measure ``fn``, decide, explain a failure, and return the result as plain data.
 
@@ -90,13 +94,18 @@ def guard(
     by ``fn`` while a failure is explained is the test's failure: it propagates, noting the
     call and the verdict it interrupted. ``max_explain_calls`` caps the explanation pass
     (the scan explains dozens of tests, and a steady leak shows its holder in a few calls).
+    ``own_threads`` gives the native ids of threads that
+    work for ``fn`` while it waits (a web driver's worker threads): they disturb nothing.
+    ``roots`` are named objects a leak trace may start from (the app a web driver drives).
     """
     __tracebackhide__ = True
     if settings.disable:
         fn()
         return unmeasured(settings, "not measured (--memguard-disable)", label, nodeid)
     ignore = IgnoreList(settings.ignore)
-    run = _Run(fn, settings, reset, warmup_done, seen_warnings, CacheDropper(), ignore)
+    run = _Run(
+        fn, settings, reset, warmup_done, seen_warnings, CacheDropper(), ignore, own_threads, roots
+    )
     samples, disturbed, ignored_kb = _measure(run)
     decision = verdict.decide(samples.retained, limit_bytes=settings.limit_bytes)
     per_call = (
@@ -160,7 +169,10 @@ def _measure(run: _Run) -> tuple[measure.Samples, str, float]:
             ignored_bytes=HolderSizes(holders) if holders else None,
         ),
     )
-    threads = measure.busy_threads(threads_before, measure.other_threads_cpu())
+    threads_after = measure.other_threads_cpu()
+    for tid in run.own_threads():
+        threads_after.pop(str(tid), None)
+    threads = measure.busy_threads(threads_before, threads_after)
     holders.clear()  # no reference to user objects outlives the run
     # Another thread's allocations land in the same counters: say so rather than guess.
     disturbed = (
@@ -187,6 +199,7 @@ def _explain(
             calls=calls,
             drop_caches=run.dropper,
             ignore=run.ignore,
+            roots=run.roots,
         )
     except BaseException as exc:
         if not isinstance(exc, Exception) or any(exc is e for e in raised):

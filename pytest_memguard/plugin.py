@@ -47,7 +47,7 @@ OPTIONS: tuple[tuple[str, str, str, str], ...] = (
         "retained growth bound in KiB for every guarded test"
         f" (default {_settings.DEFAULT_MAX_GROWTH_KB:g})",
     ),
-    ("disable", "bool", "", "ignore memguard markers; run()/flask() call once and judge nothing"),
+    ("disable", "bool", "", "ignore memguard markers; run() and the drivers call once"),
     (
         "fixtures",
         "string",

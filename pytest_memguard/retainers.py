@@ -106,6 +106,21 @@ def _kind(obj: object, kinds: Kinds | None = None) -> _Kind | None:
 _SLICE = 65_536
 
 
+def _referents(*objects: object) -> list[object]:
+    """``gc.get_referents(*objects)``, never of the ``_asyncio`` module.
+
+    CPython 3.12 (gh-122695) traverses that module's free list of dead future iterators:
+    ``gc.get_referents`` hands them out, dropping them frees them a second time, the free list
+    becomes a cycle, and the next heap walk (``gc.get_referrers``) never ends. Any asyncio
+    code leaves iterators there (an ASGI app driven by memguard does); the module holds no
+    user data. Filtered in C: a slice of the heap at a time costs no Python loop.
+    """
+    unsafe = sys.modules.get("_asyncio")
+    if unsafe is not None and any(map(operator.is_, objects, repeat(unsafe))):
+        objects = tuple(compress(objects, map(operator.is_not, objects, repeat(unsafe))))
+    return gc.get_referents(*objects)
+
+
 def _containers(own: Sequence[object] = ()) -> list[list[object]]:
     """Every builtin container the gc tracks, and every untracked one a tracked object holds:
     one list per entry of ``_KINDS``, leaving out the objects in ``own``.
@@ -124,7 +139,7 @@ def _containers(own: Sequence[object] = ()) -> list[list[object]]:
     containers = list(compress(objects, map(kind_of.__contains__, map(type, objects))))
     untracked: dict[int, object] = {}
     for start in range(0, len(objects), _SLICE):
-        parts = gc.get_referents(*objects[start : start + _SLICE])
+        parts = _referents(*objects[start : start + _SLICE])
         dicts = list(compress(parts, map(operator.is_, map(type, parts), repeat(dict))))
         del parts
         fresh = list(compress(dicts, map(operator.not_, map(gc.is_tracked, dicts))))
@@ -312,19 +327,21 @@ def holders(
     secrets: Secrets,
     ignored: Callable[[str], bool] = lambda path: False,
     replaced: list[tuple[int, object]] | None = None,
+    roots: Sequence[tuple[str, object]] = (),
 ) -> tuple[Holder, ...]:
     """Leak traces of the first ``MAX_HOLDERS`` containers that are not ``ignored``: those that
     ``grown`` first, then those that ``replaced`` items (a full cache).
 
     Holders whose path ``ignored(path)`` accepts are left out (known caches, ``ignore=``). The
-    chains of up to ``MAX_CANDIDATES`` of them are searched together.
+    chains of up to ``MAX_CANDIDATES`` of them are searched together, from the modules and
+    from ``roots`` (see :func:`chains`).
     """
     candidates = [(added, obj, False) for added, obj in grown]
     candidates.extend((count, obj, True) for count, obj in replaced or ())
     del candidates[MAX_CANDIDATES:]
     targets = [obj for _, obj, _ in candidates]
     try:
-        found_chains = chains(targets)
+        found_chains = chains(targets, roots=roots)
     finally:
         targets.clear()
     found: list[Holder] = []
@@ -362,7 +379,12 @@ def backref_chain(target: object, *, max_depth: int = MAX_DEPTH) -> list[object]
     return chains([target], max_depth=max_depth)[0]
 
 
-def chains(targets: Sequence[object], *, max_depth: int = MAX_DEPTH) -> list[list[object]]:
+def chains(
+    targets: Sequence[object],
+    *,
+    max_depth: int = MAX_DEPTH,
+    roots: Sequence[tuple[str, object]] = (),
+) -> list[list[object]]:
     """For each target, the shortest chain ``[module, ..., target]`` from a module in
     ``sys.modules``, or ``[target]`` if there is none within ``max_depth`` references.
 
@@ -375,8 +397,13 @@ def chains(targets: Sequence[object], *, max_depth: int = MAX_DEPTH) -> list[lis
     a frame, many instances) is looked for in one breadth-first walk forward from every
     module, shared by all such targets: one bounded pass over what the modules reach. The
     collector is paused meanwhile: nothing may change under the search.
+
+    ``roots`` are named objects that a chain may also start from, after the modules: the app
+    a web driver drives, which the test holds in a frame, not in a module. Each becomes a
+    module of that name whose globals are the object's attributes, so its leak trace reads
+    ``module <name>`` then ``├─ .state`` and on, as for a module global.
     """
-    modules = _modules()
+    modules = _modules() + [_as_module(name, obj) for name, obj in roots]
     dicts = {id(module.__dict__): (rank, module) for rank, module in enumerate(modules)}
     enabled = gc.isenabled()
     gc.disable()
@@ -413,6 +440,24 @@ def _modules() -> list[types.ModuleType]:
             seen.add(id(module))
             modules.append(module)
     return modules
+
+
+def _as_module(name: str, obj: object) -> types.ModuleType:
+    """A stand-in module for a root object: its globals are the object's attributes, read
+    without running its code (the C ``__dict__`` slot of its class, never a property)."""
+    module = types.ModuleType(name)
+    slot = next(
+        (k.__dict__["__dict__"] for k in type(obj).__mro__ if "__dict__" in k.__dict__), None
+    )
+    if type(slot) is types.GetSetDescriptorType:
+        # Read through the slot: Python 3.11+ keeps an instance's attributes inline, and its
+        # gc referents are then the values, with no dict to read names from.
+        attributes = slot.__get__(obj)
+        if type(attributes) is dict:
+            for key, value in dict.items(attributes):
+                if type(key) is str and not key.startswith("__"):
+                    module.__dict__[key] = value
+    return module
 
 
 def _backward(
@@ -462,12 +507,12 @@ def _refers_to(referrer: object, at: dict[int, object]) -> object | None:
     to its own class."""
     cls = type(referrer)
     own_class = id(cls) in at and _is_heap_type(cls)
-    for part in gc.get_referents(referrer):
+    for part in _referents(referrer):
         if id(part) in at:
             if own_class and part is cls:
                 own_class = False  # the class pointer, seen once; a second one is an attribute
                 continue
-            return cast(object, part)
+            return part
     return None
 
 
@@ -486,7 +531,7 @@ def _forward(
         level = levels[-1]
         reached: dict[int, object] = {}
         for start in range(0, len(level), _SLICE):
-            parts = gc.get_referents(*level[start : start + _SLICE])
+            parts = _referents(*level[start : start + _SLICE])
             for key in wanted.keys() & map(id, parts):
                 depth_of.setdefault(key, depth)
             if len(depth_of) < len(wanted) and depth < max_depth:
@@ -530,10 +575,10 @@ def _parent(child: object, level: list[object]) -> object | None:
     while start < len(level):
         part = level[start : start + size]
         start, size = start + size, min(size * 2, 4096)
-        if not any(map(operator.is_, gc.get_referents(*part), repeat(child))):
+        if not any(map(operator.is_, _referents(*part), repeat(child))):
             continue
         for candidate in part:
-            hits = sum(map(operator.is_, gc.get_referents(candidate), repeat(child)))
+            hits = sum(map(operator.is_, _referents(candidate), repeat(child)))
             if instances and type(candidate) is child:
                 hits -= 1
                 fallback = candidate if fallback is None else fallback
@@ -578,9 +623,7 @@ def trace(
     lines.extend(f"├─ {label:<{HOP_WIDTH}} {_type_name(child)}" for label, child in steps)
     size = _added_size(holder, added)
     gained = f"{added:,} of {_length(holder):,} items new" if replaced else f"+{added:,} items"
-    lines.append(
-        f"├─ {last:<{HOP_WIDTH}} {_type_name(holder)} ({gained}, +{size / 1024:,.1f} KiB)"
-    )
+    lines.append(f"├─ {last:<{HOP_WIDTH}} {_type_name(holder)} ({gained}, +{size / 1024:,.1f} KiB)")
     sample = _newest(holder)
     if sample is not None:
         key, value = sample

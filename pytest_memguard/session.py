@@ -321,6 +321,8 @@ class MemguardSession:
         fail: bool = True,
         record_errors: bool = True,
         max_explain_calls: int = EXPLAIN_CALLS,
+        own_threads: Callable[[], Collection[int]] = frozenset,
+        roots: Sequence[tuple[str, object]] = (),
     ) -> MemguardResult:
         """Guard ``fn`` for ``item``, record the result, and fail the test on a bad verdict.
 
@@ -333,6 +335,8 @@ class MemguardSession:
         ``finish`` rewrites the result before it is recorded (the scan's status); with
         ``fail=False`` a failed verdict is recorded and returned, not raised, and with
         ``record_errors=False`` a run that raises is left to the caller to record.
+        ``own_threads``: threads that work for ``fn`` while it waits; ``roots``: named objects
+        a leak trace may start from (see ``guard``).
         """
         __tracebackhide__ = True
         secrets = self.learn(item)
@@ -355,6 +359,8 @@ class MemguardSession:
                     warmup_done=warmup_done,
                     seen_warnings=seen_warnings,
                     max_explain_calls=max_explain_calls,
+                    own_threads=own_threads,
+                    roots=roots,
                 )
         except BaseException as exc:
             # Only a replay's own exception (noted with its call) is judged again: a warning
@@ -389,7 +395,8 @@ class MemguardSession:
             result = finish(result)
         result = self._record_web(result, statuses)
         if warn_on_errors and only_errors(result.statuses):
-            warnings.warn(_error_pages(result), stacklevel=3)
+            # judge <- Memguard._web <- .flask (or another driver) <- the test
+            warnings.warn(_error_pages(result), stacklevel=4)
         return self._verdict(item, result, fail=fail)
 
     @staticmethod

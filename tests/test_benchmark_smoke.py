@@ -83,3 +83,25 @@ def test_scan_benchmark_prints_its_table_and_verifies_the_leak(tmp_path) -> None
     assert leak.split()[-1] == "test_small.KEPT", leak
     assert float(leak.split()[2]) >= 1, leak  # blocks per run seen without memguard
     assert "confirmed leaks the loop without memguard did not see: 0" in lines
+
+
+def test_frameworks_benchmark_prints_its_table_and_targets() -> None:
+    done = run_benchmark(
+        "frameworks.py", "--runs", "1", "--frameworks", "wsgi", "--no-memray", timeout=300
+    )
+    lines = done.stdout.splitlines()
+    rows = {line.split()[0]: line.split() for line in lines if line.startswith("wsgi.")}
+    assert len(rows) == 6, done.stdout + done.stderr
+    assert all(row[2] == "caught" and row[3] == "yes" for n, row in rows.items() if ".leak_" in n)
+    assert all(row[2] == "passed" for n, row in rows.items() if ".clean_" in n)
+    assert "  met    every leak caught by memguard: 3/3" in lines, done.stdout
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_asgi_clients_benchmark_shows_the_drivers_client_undisturbed() -> None:
+    done = run_benchmark("asgi_clients.py", "--runs", "1", timeout=300)
+    rows = [line.split() for line in done.stdout.splitlines() if line.startswith("httpx")]
+    assert len(rows) == 3, done.stdout + done.stderr
+    # client (2 words), app (2-3 words), verdict, disturbed, time, lifespan, itself
+    assert all(row[-5:-3] == ["passed", "0/1"] and row[-2:] == ["yes", "yes"] for row in rows)
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -103,3 +103,33 @@ def test_the_readme_demo_command_runs_in_file_order_and_shows_the_documented_fai
             pattern = re.sub(r"\d[\d,.]*", "*", line.replace("[", "[[]"))
             pattern = re.sub(r"(?<=\S) {2,}", "*", pattern)
             assert fnmatch.filter(lines, pattern), f"{page}: not in the demo's output: {line!r}"
+
+
+def test_framework_examples_fail_leaky_and_pass_fixed_naming_each_holder(
+    pytester: pytest.Pytester,
+) -> None:
+    """``pytest examples/frameworks``: one leaky/fixed pair per framework, the same keywords."""
+    shutil.copytree(EXAMPLES, pytester.path / "examples")
+    result = pytester.runpytest_subprocess(
+        "examples/frameworks", "-p", "no:cacheprovider", "-rA", "--tb=long", "--showlocals"
+    )
+    result.assert_outcomes(failed=4, passed=4)
+    output = result.stdout.str()
+    failed = set(re.findall(r"^FAILED \S+::(\w+\[\w+\])", output, re.M))
+    assert failed == {
+        "test_fastapi_profile[leaky]",
+        "test_starlette_tokens[leaky]",
+        "test_wsgi_login[leaky]",
+        "test_django_profile[leaky]",
+    }
+    for hop in ("├─ .logins", "├─ ._tokens", "├─ ._auth_log", "├─ .receivers"):
+        assert hop in output
+    token = base64.b64encode(b"alice:s3cret").decode()
+    for secret in ("s3cret", token):
+        assert secret not in output.replace("test_frameworks.py", "")
+
+
+def test_the_flask_demo_leaves_the_framework_examples_out(pytester: pytest.Pytester) -> None:
+    shutil.copytree(EXAMPLES, pytester.path / "examples")
+    result = pytester.runpytest_subprocess("examples", "-p", "no:cacheprovider", "--co", "-q")
+    assert "frameworks" not in result.stdout.str()

@@ -227,3 +227,44 @@ def test_chains_for_several_targets_at_once(module: types.ModuleType) -> None:
     assert [chain[0] for chain in found[:3]] == [module] * 3
     assert [chain[-1] for chain in found] == targets
     assert found[3] == [targets[3]]  # held only by the list of targets: no path
+
+
+def test_a_named_root_starts_a_chain_to_what_only_a_frame_holds() -> None:
+    class State:
+        def __init__(self) -> None:
+            self.sessions: list[str] = []  # inline attributes on 3.11+: no dict until asked
+
+    class App:
+        def __init__(self) -> None:
+            self.state = State()
+
+    app = App()  # held by this frame only, as a test holds the app it drives
+    target = app.state.sessions
+    assert chains([target])[0] == [target]
+    chain = chains([target], roots=[("app", app)])[0]
+    assert type(chain[0]) is types.ModuleType
+    assert chain[0].__name__ == "app"
+    assert chain[-1] is target
+    _, lines = retainers.trace(target, 1, secrets=Secrets(), chain=chain)
+    assert lines[0] == "module app"
+    assert [line.split()[1] for line in lines[1:3]] == [".state", ".sessions"]
+
+
+def test_a_root_whose_class_defines_a_dict_property_runs_no_code() -> None:
+    class Sneaky:
+        @property
+        def __dict__(self) -> dict[str, object]:  # type: ignore[override]
+            raise AssertionError("user code ran")
+
+    target: list[str] = []
+    assert chains([target], roots=[("app", Sneaky())]) == [[target]]  # and nothing raised
+
+
+def test_the_asyncio_module_is_never_traversed() -> None:
+    """CPython 3.12's ``_asyncio`` hands out freed future iterators to ``gc.get_referents``
+    (gh-122695); a heap walk after that never ends, so the search never asks for them."""
+    import _asyncio
+
+    held: list[object] = [1]
+    assert retainers._referents(_asyncio) == []
+    assert retainers._referents(_asyncio, held) == [1]
