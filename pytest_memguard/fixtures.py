@@ -75,6 +75,7 @@ def refresh(item: pytest.Function) -> None:
             stash.setdefault(key, value)
     _drop_finished(item)
     item._initrequest()
+    lengths = _finalizer_lengths(item)
     try:
         state.setup(item)
     except BaseException as exc:
@@ -83,6 +84,8 @@ def refresh(item: pytest.Function) -> None:
         raise FixtureRefreshError(
             f"setting its fixtures up again raised {type(exc).__name__}: {exc}"
         ) from exc
+    finally:
+        _drop_repeated(item, lengths)
 
 
 def _drop_finished(item: pytest.Function) -> None:
@@ -97,6 +100,46 @@ def _drop_finished(item: pytest.Function) -> None:
             # test of the run, so only its tail is read.
             while finalizers and _finished_here(finalizers[-1], item):
                 finalizers.pop()
+
+
+def _finalizer_lengths(item: pytest.Function) -> dict[int, int]:
+    """How many finalizers each higher-scoped fixture of the item holds, by ``id``."""
+    return {
+        id(fixturedef): len(fixturedef._finalizers)
+        for defs in item._fixtureinfo.name2fixturedefs.values()
+        for fixturedef in defs
+        if str(fixturedef.scope) != FUNCTION and isinstance(fixturedef._finalizers, list)
+    }
+
+
+def _drop_repeated(item: pytest.Function, lengths: dict[int, int]) -> None:
+    """Drop the finalizers a setup just added that repeat one the item already left there.
+
+    Requesting a cached higher-scoped fixture again (pytest-django's class-scoped
+    ``_django_setup_unittest`` on its session-scoped ``django_db_blocker``) appends one more
+    ``partial(finish)`` to each fixture it depends on on pytest 9: one per replay. The first
+    stays; finishing twice would do nothing more.
+    """
+    for defs in item._fixtureinfo.name2fixturedefs.values():
+        for fixturedef in defs:
+            start = lengths.get(id(fixturedef))
+            if start is None:
+                continue
+            finalizers = fixturedef._finalizers
+            seen = {_owner_here(f, item) for f in finalizers[:start]} - {None}
+            kept = [f for f in finalizers[start:] if _owner_here(f, item) not in seen]
+            finalizers[start:] = kept
+
+
+def _owner_here(finalizer: object, item: pytest.Function) -> int | None:
+    """``id`` of the fixture whose ``finish`` the finalizer calls for this item, or None."""
+    if not isinstance(finalizer, functools.partial):
+        return None
+    request = finalizer.keywords.get("request")
+    owner = getattr(finalizer.func, "__self__", None)
+    if owner is None or getattr(request, "_pyfuncitem", None) is not item:
+        return None
+    return id(owner)
 
 
 def _finished_here(finalizer: object, item: pytest.Function) -> bool:

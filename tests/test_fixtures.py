@@ -115,3 +115,35 @@ def test_a_fixture_whose_setup_fails_on_a_refresh_says_so(pytester: pytest.Pytes
     result = pytester.runpytest("-p", "no:cacheprovider", "-p", "no:randomly")
     # pytest's own teardown then pops the failed setup quietly
     result.assert_outcomes(passed=1)
+
+
+@pytest.fixture(scope="session")
+def session_blocker() -> str:
+    return "blocker"
+
+
+@pytest.fixture(scope="class")
+def class_setup(session_blocker: str) -> str:
+    return session_blocker
+
+
+@pytest.fixture
+def per_call(class_setup: str) -> str:
+    return class_setup
+
+
+def test_refresh_leaves_no_finalizer_per_call_on_a_cached_fixture_chain(
+    request: pytest.FixtureRequest, per_call: str
+) -> None:
+    """pytest-django's shape (a class fixture cached on a session one): requesting the cached
+    class fixture again adds a finalizer to the session fixture on pytest 9, once per refresh
+    unless fixtures.py drops the repeats."""
+    item = request.node
+    assert isinstance(item, pytest.Function)
+    blocker = item._fixtureinfo.name2fixturedefs["session_blocker"][-1]
+    fixtures.refresh(item)
+    after_one = len(blocker._finalizers)
+    for _ in range(5):
+        fixtures.refresh(item)
+    assert len(blocker._finalizers) == after_one
+    assert item.funcargs["per_call"] == "blocker"
