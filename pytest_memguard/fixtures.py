@@ -177,6 +177,15 @@ def has_function_fixtures(item: pytest.Item) -> bool:
     return any(function_scoped(item, name) for name in names)
 
 
+def takes_function_fixtures(item: pytest.Item) -> bool:
+    """Whether the test function itself asks for a function-scoped fixture: only then can a
+    replay on reused values trip over what an earlier call left in them. Autouse ones of
+    plugins it never sees (pytest-django gives every test several) do not count."""
+    info = getattr(item, "_fixtureinfo", None)
+    names = getattr(info, "argnames", ()) if info is not None else ()
+    return any(function_scoped(item, name) for name in names)
+
+
 def function_scoped(item: pytest.Item, name: str) -> bool:
     """Whether ``name`` is a function-scoped fixture of ``item`` (its value is made per test)."""
     info = getattr(item, "_fixtureinfo", None)

@@ -187,7 +187,7 @@ class MemguardSession:
             fresh = fixtures.fresh_call(pyfuncitem)
         if settings.fixtures == "fresh" and fresh is not None:
             fn, fresh = fresh, None
-        elif settings.fixtures == "reuse":
+        elif settings.fixtures == "reuse" or not fixtures.takes_function_fixtures(pyfuncitem):
             fresh = None
         self.judge(
             pyfuncitem,

@@ -147,3 +147,16 @@ def test_refresh_leaves_no_finalizer_per_call_on_a_cached_fixture_chain(
         fixtures.refresh(item)
     assert len(blocker._finalizers) == after_one
     assert item.funcargs["per_call"] == "blocker"
+
+
+@pytest.fixture(autouse=True)
+def _autouse_per_test() -> None:
+    """Like pytest-django's autouse fixtures: function-scoped, never named by the test."""
+
+
+def test_only_fixtures_the_test_asks_for_make_auto_judge_again(
+    request: pytest.FixtureRequest, shared: dict[str, int]
+) -> None:
+    item = request.node
+    assert fixtures.has_function_fixtures(item)  # the autouse one
+    assert not fixtures.takes_function_fixtures(item)
