@@ -154,7 +154,7 @@ def _allocated_in_pass(obj: object) -> bool:
 
 
 def _visible(frame: tracemalloc.Frame) -> bool:
-    return not any(part in frame.filename for part in _HIDDEN)
+    return not is_hidden(frame.filename)
 
 
 def _sites(before: tracemalloc.Snapshot, after: tracemalloc.Snapshot) -> tuple[str, ...]:
@@ -188,13 +188,26 @@ _LIBRARY_DIRS = tuple(
 
 
 def _is_user_code(frame: tracemalloc.Frame) -> bool:
+    return is_user_file(frame.filename)
+
+
+def is_user_file(filename: str) -> bool:
     """Neither the standard library nor an installed package: the project's own code."""
-    return not frame.filename.startswith(_LIBRARY_DIRS) and "site-packages" not in frame.filename
+    return not filename.startswith(_LIBRARY_DIRS) and "site-packages" not in filename
+
+
+def is_hidden(filename: str) -> bool:
+    """pytest's, pluggy's or this plugin's own code: never where the user's code leaks."""
+    return any(part in filename for part in _HIDDEN)
 
 
 def _where(frame: tracemalloc.Frame) -> str:
+    return where(frame.filename, frame.lineno)
+
+
+def where(filename: str, lineno: int) -> str:
     """``file:line``, relative to the working directory or to site-packages when possible."""
-    path = frame.filename
+    path = filename
     marker = os.sep + "site-packages" + os.sep
     if marker in path:
         path = path.split(marker, 1)[1]
@@ -205,4 +218,4 @@ def _where(frame: tracemalloc.Frame) -> str:
             relative = path
         if not relative.startswith(".."):
             path = relative
-    return f"{path}:{frame.lineno}"
+    return f"{path}:{lineno}"

@@ -42,12 +42,18 @@ class Memguard:
         iterations: int | None = None,
         warmup: int | None = None,
         ignore: Sequence[str] | None = None,
+        max_fds: int | None = None,
+        max_threads: int | None = None,
+        max_tasks: int | None = None,
+        max_processes: int | None = None,
     ) -> MemguardResult:
-        """Call ``fn()`` repeatedly and fail the test if the memory it keeps is not bounded."""
+        """Call ``fn()`` repeatedly and fail the test if the memory it keeps, or the descriptors,
+        threads, asyncio tasks or child processes it leaves open, are not bounded."""
         __tracebackhide__ = True
         if not callable(fn):
             raise TypeError(f"memguard.run() needs a callable, got {type(fn).__name__}")
         keywords = _keywords(max_growth_kb, iterations, warmup, ignore)
+        keywords.update(_bounds(max_fds, max_threads, max_tasks, max_processes))
         settings = self._settings(keywords, "memguard.run()")
         name = getattr(fn, "__qualname__", type(fn).__name__)
         return self._session.judge(self._item, fn, settings, label=f"run({name})")
@@ -65,11 +71,16 @@ class Memguard:
         iterations: int | None = None,
         warmup: int | None = None,
         ignore: Sequence[str] | None = None,
+        max_fds: int | None = None,
+        max_threads: int | None = None,
+        max_tasks: int | None = None,
+        max_processes: int | None = None,
         **request_kwargs: Any,
     ) -> MemguardResult:
         """Send the request(s) through the Flask test client with Basic Auth, repeatedly."""
         __tracebackhide__ = True
         keywords = _keywords(max_growth_kb, iterations, warmup, ignore)
+        keywords.update(_bounds(max_fds, max_threads, max_tasks, max_processes))
         settings = self._settings(keywords, "memguard.flask()")
         call = FlaskCall(
             app_or_client,
@@ -107,6 +118,13 @@ def _keywords(
         "warmup": warmup,
         "ignore": ignore,
     }
+
+
+def _bounds(
+    fds: int | None, threads: int | None, tasks: int | None, processes: int | None
+) -> dict[str, object]:
+    """A call's bounds on the counts (``None``: not given)."""
+    return {"max_fds": fds, "max_threads": threads, "max_tasks": tasks, "max_processes": processes}
 
 
 @pytest.fixture

@@ -11,11 +11,11 @@ from array import array
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
-from pytest_memguard import census, measure, verdict
+from pytest_memguard import census, measure, resource_sites, resources, verdict
 from pytest_memguard.caches import CacheDropper, HolderSizes, IgnoreList, describe
 from pytest_memguard.explain import explain
 from pytest_memguard.redact import Secrets
-from pytest_memguard.result import MemguardResult, TypeGrowth
+from pytest_memguard.result import MemguardResult, ResourceGrowth, TypeGrowth
 from pytest_memguard.settings import Settings
 from pytest_memguard.units import kib
 
@@ -105,13 +105,15 @@ def guard(
     types = tuple(t for t in samples.tracked if not ignore.type(t.name))
     explanation: tuple[str, ...] = ()
     calls = 0  # of the explanation pass, run only after a failed verdict
+    first = max(settings.warmup, warmup_done) + samples.iterations  # calls made so far
     if not decision.passed:
         calls = explain_calls(per_call, samples.iterations)
-        first = max(settings.warmup, warmup_done) + samples.iterations  # calls made so far
         found, explanation = _explain(run, calls, first, decision.reason, secrets)
         types = found or types
+        first += calls
+    counts = _counts(run, samples, first, secrets)
     return MemguardResult(
-        passed=decision.passed,
+        passed=decision.passed and all(c.passed for c in counts),
         growth_kb=round(decision.growth_bytes / 1024, 3),
         limit_kb=settings.max_growth_kb,
         iterations=samples.iterations,
@@ -127,7 +129,84 @@ def guard(
         ignored=_ignored(run.dropper, ignore, ignored_kb),
         disturbed=disturbed,
         explain_calls=calls,
+        resources=counts,
     )
+
+
+def _counts(
+    run: _Run, samples: measure.Samples, first: int, secrets: Callable[[], Secrets]
+) -> tuple[ResourceGrowth, ...]:
+    """Each count's verdict; the failed ones explained by a pass of their own."""
+    __tracebackhide__ = True
+    settings = run.settings
+    decisions = [
+        verdict.decide_count(key, series, bound=settings.bound(key))
+        for key, series in samples.counts.series.items()
+    ]
+    failed = tuple(d.key for d in decisions if not d.passed)
+    found: dict[str, resource_sites.Found] = {}
+    if failed:
+        calls = min(samples.iterations, EXPLAIN_MIN_CALLS)
+        reason = "; ".join(count_reason(d, "") for d in decisions if not d.passed)
+        found = _explain_counts(run, calls, first, reason, failed, secrets)
+    out = []
+    for d in decisions:
+        what = found[d.key] if d.key in found else resource_sites.Found("", ())
+        out.append(
+            ResourceGrowth(
+                key=d.key,
+                passed=d.passed,
+                shape=d.shape,
+                growth=d.growth,
+                bound=d.bound,
+                per_call=round(d.per_call, 3),
+                reason="" if d.passed else count_reason(d, what.what),
+                what=what.what,
+                explanation=what.lines + (("held by:", *what.holder) if what.holder else ()),
+                series=array("q", samples.counts.of(d.key)),
+            )
+        )
+    return tuple(out)
+
+
+def _explain_counts(
+    run: _Run,
+    calls: int,
+    first: int,
+    reason: str,
+    keys: tuple[str, ...],
+    secrets: Callable[[], Secrets],
+) -> dict[str, resource_sites.Found]:
+    """What the failed counts gained over ``calls`` more calls, and where it was made; as in
+    :func:`_explain`, a fault of the explanation never hides the verdict."""
+    __tracebackhide__ = True
+    raised: list[BaseException] = []
+    try:
+        return resource_sites.explain(run.replays(calls, first, reason, raised), keys, secrets())
+    except BaseException as exc:
+        if not isinstance(exc, Exception) or any(exc is e for e in raised):
+            raise
+        failed = resource_sites.Found("", (f"(no explanation: {type(exc).__name__})",))
+        return dict.fromkeys(keys, failed)
+    finally:
+        raised.clear()
+
+
+def count_reason(d: verdict.CountDecision, what: str) -> str:
+    """``still growing: +1 file descriptor per call (sqlite3 database /tmp/app.db)``."""
+    if d.shape == "growing":
+        if d.per_call >= 0.95:
+            n = round(d.per_call)
+            text = f"still growing: +{n} {resources.noun(d.key, n)} per call"
+        else:
+            text = f"still growing: +1 {resources.noun(d.key, 1)} every ~{d.every} calls"
+    else:
+        text = (
+            f"{d.growth} more {resources.noun(d.key, d.growth)} than after warm-up, over the"
+            f" bound of {d.bound} (max_{d.key}={d.bound}; raise it if a pool is meant to keep"
+            " them)"
+        )
+    return f"{text} ({what})" if what else text
 
 
 def _measure(run: _Run) -> tuple[measure.Samples, str, float]:
@@ -138,9 +217,17 @@ def _measure(run: _Run) -> tuple[measure.Samples, str, float]:
     holders = run.ignore.resolve()  # held only for the run, to measure what they keep
 
     def extend(samples: measure.Samples) -> int:
-        return verdict.extension(
+        more = verdict.extension(
             samples.retained, iterations=settings.iterations, limit_bytes=settings.limit_bytes
         )
+        if more or samples.iterations >= 2 * settings.iterations:
+            return more
+        # A count rising within its bound may be a pool still filling: one more run.
+        for key, series in samples.counts.series.items():
+            d = verdict.decide_count(key, series, bound=settings.bound(key))
+            if d.shape == "growing" and d.growth <= d.bound:
+                return settings.iterations
+        return 0
 
     threads_before = measure.other_threads_cpu()
     samples = measure.measure(
@@ -156,6 +243,7 @@ def _measure(run: _Run) -> tuple[measure.Samples, str, float]:
             seen_warnings=run.seen_warnings,
             on_growth=run.dropper,
             ignored_bytes=HolderSizes(holders) if holders else None,
+            count_resources=True,
         ),
     )
     threads = measure.busy_threads(threads_before, measure.other_threads_cpu())
@@ -213,7 +301,22 @@ def _ignored(dropper: CacheDropper, ignore: IgnoreList, ignored_kb: float) -> tu
 
 
 def failure_message(result: MemguardResult) -> str:
-    """The text of a :class:`LeakError`: numbers first, then what grew and where."""
+    """The text of a :class:`LeakError`: numbers first, then what grew and where; each failed
+    count (descriptors, threads...) has its own verdict line."""
+    lines = [] if result.memory_passed else _memory_lines(result)
+    for count in result.failed_resources:
+        lines.append(f"memguard: {result.label}: {count.reason}")
+        lines.append(
+            f"  {count.growth:+,} {resources.noun(count.key, count.growth)} after"
+            f" {result.iterations} measured calls (bound {count.bound}, max_{count.key})"
+        )
+        lines.extend(f"  {line}" for line in count.explanation)
+    if result.disturbed and result.memory_passed:
+        lines.append(f"  note: measurement disturbed: {result.disturbed}")
+    return "\n".join(lines)
+
+
+def _memory_lines(result: MemguardResult) -> list[str]:
     lines = [
         f"memguard: {result.label}: {result.reason}",
         f"  retained {result.growth_kb:,.1f} KiB (limit {result.limit_kb:,.1f} KiB)"
@@ -232,7 +335,7 @@ def failure_message(result: MemguardResult) -> str:
     lines.extend(f"  {line}" for line in result.explanation)
     if result.disturbed:
         lines.append(f"  note: measurement disturbed: {result.disturbed}")
-    return "\n".join(lines)
+    return lines
 
 
 #: The exception's text in a not-judged result is cut here (after redaction).

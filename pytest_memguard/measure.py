@@ -30,6 +30,7 @@ from collections.abc import Callable, Collection, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 
+from pytest_memguard import resources
 from pytest_memguard.errors import passthrough
 from pytest_memguard.result import TypeGrowth
 
@@ -173,6 +174,9 @@ class Samples:
     warmup: int
     tracked: tuple[TypeGrowth, ...] = ()  # gc-tracked types made by the measured calls
     ignored_bytes: tuple[int, ...] = ()  # growth of holders the user asked to ignore
+    #: Open descriptors, threads, tasks and processes after each call, relative to the end
+    #: of warm-up, by kind (see :mod:`pytest_memguard.resources`); a kind not read is absent.
+    counts: resources.Counts = resources.NO_COUNTS
 
     @property
     def iterations(self) -> int:
@@ -324,6 +328,7 @@ class Loop:
     seen_warnings: Collection[WarningKey] = ()
     on_growth: Callable[[], None] | None = None
     ignored_bytes: Callable[[], int] | None = None
+    count_resources: bool = False
 
     @property
     def capacity(self) -> int:
@@ -349,6 +354,9 @@ class _Counters:
         # What the plugin itself changed in the two counters between calls (deciding to
         # extend the run), kept out of every later sample.
         self.offset = array("q", bytes(16))
+        readers = resources.READERS if loop.count_resources else ()
+        self.readers = tuple(zip(resources.KEYS, readers, strict=False))
+        self.counts = {key: array("q", bytes(size)) for key, _ in self.readers}
 
     def sample(self, i: int) -> None:
         """Collect, drop what is not the code's, then read the counters into index ``i``."""
@@ -364,6 +372,10 @@ class _Counters:
         self.malloc_bytes[i] = malloc_in_use() - self.offset[1]
         if self.loop.ignored_bytes is not None:
             self.ignored[i] = self.loop.ignored_bytes()
+        # After the memory counters: what reading the counts allocates is freed before the
+        # next memory sample.
+        for key, read in self.readers:
+            self.counts[key][i] = read()
 
     def more(self, done: int) -> int:
         """How many more calls ``extend`` asks for after ``done``; what asking allocated is
@@ -386,6 +398,13 @@ class _Counters:
             self.loop.warmup,
             tracked,
             tuple(x - x0 for x in self.ignored[1 : n + 1]),
+            resources.Counts(
+                {
+                    key: tuple(c - values[0] for c in values[1 : n + 1])
+                    for key, values in self.counts.items()
+                    if values[0] >= 0  # -1: not readable here
+                }
+            ),
         )
 
 

@@ -45,6 +45,21 @@ OPTIONS: tuple[tuple[str, str, str, str], ...] = (
         "retained growth bound in KiB for every guarded test"
         f" (default {_settings.DEFAULT_MAX_GROWTH_KB:g})",
     ),
+    *(
+        (
+            f"max-{key}",
+            "string",
+            "N",
+            f"how many more {what} than after warm-up a guarded test may keep open (a pool"
+            " that fills); a count that keeps rising always fails (default 0)",
+        )
+        for key, what in (
+            ("fds", "file descriptors (files, sockets, pipes)"),
+            ("threads", "threads"),
+            ("tasks", "pending asyncio tasks"),
+            ("processes", "child processes"),
+        )
+    ),
     ("disable", "bool", "", "ignore memguard markers; run()/flask() call once and judge nothing"),
     ("report", "bool", "", "print a table of every guarded test after the run"),
     ("json", "string", "PATH", "write every guarded test's numbers to PATH as JSON"),
@@ -71,7 +86,16 @@ OPTIONS: tuple[tuple[str, str, str, str], ...] = (
     ),
 )
 #: The options that feed ``Settings`` (per-test measuring); the others are run-wide.
-SETTINGS_OPTIONS = ("iterations", "warmup", "max-growth-kb", "disable")
+SETTINGS_OPTIONS = (
+    "iterations",
+    "warmup",
+    "max-growth-kb",
+    "max-fds",
+    "max-threads",
+    "max-tasks",
+    "max-processes",
+    "disable",
+)
 SESSION_PLUGIN = "memguard-session"
 #: Ends the collection of credentials into the run's store, at unconfigure.
 COLLECTING_KEY = pytest.StashKey[contextlib.ExitStack]()
@@ -114,9 +138,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def marker_help() -> str:
     return (
-        "memguard(max_growth_kb=None, iterations=None, warmup=None, ignore=None): replay the"
-        " test and fail it when retained memory keeps growing or exceeds max_growth_kb; with"
-        " the memguard fixture, set the defaults of its calls instead."
+        "memguard(max_growth_kb=None, iterations=None, warmup=None, ignore=None, max_fds=None,"
+        " max_threads=None, max_tasks=None, max_processes=None): replay the test and fail it"
+        " when retained memory or open descriptors, threads, asyncio tasks or child processes"
+        " keep growing or exceed their bounds; with the memguard fixture, set the defaults of"
+        " its calls instead."
     )
 
 

@@ -578,9 +578,7 @@ def trace(
     lines.extend(f"├─ {label:<{HOP_WIDTH}} {_type_name(child)}" for label, child in steps)
     size = _added_size(holder, added)
     gained = f"{added:,} of {_length(holder):,} items new" if replaced else f"+{added:,} items"
-    lines.append(
-        f"├─ {last:<{HOP_WIDTH}} {_type_name(holder)} ({gained}, +{size / 1024:,.1f} KiB)"
-    )
+    lines.append(f"├─ {last:<{HOP_WIDTH}} {_type_name(holder)} ({gained}, +{size / 1024:,.1f} KiB)")
     sample = _newest(holder)
     if sample is not None:
         key, value = sample

@@ -1,0 +1,427 @@
+"""Explain a failed count: what each new descriptor, thread, task or process is, and the line
+of the code under test that made it.
+
+Runs only after a count failed its verdict, as a second pass over the same calls (as the
+memory explanation does), so the measuring loop never pays for it. Two sources of sites:
+
+* an audit hook (``sys.addaudithook``) for what has no Python object to ask: ``open`` (also
+  ``os.open``), ``sqlite3.connect``, ``socket.__new__``, ``subprocess.Popen`` and the
+  ``os`` spawns. Audit hooks cannot be removed, so one hook is installed on the first
+  explanation and is a single attribute test while no pass runs (~0.1 µs per audited event);
+* ``tracemalloc``'s traceback of the object that owns the resource, for threads (Python 3.11
+  has no audit event when a thread starts) and asyncio tasks.
+
+Descriptors are described from ``/proc/self/fd``: a file's path, a socket's family and peer,
+a pipe. The text is code locations, paths, addresses and argv: argv may hold a secret, so it is
+redacted before it is shown.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import threading
+import tracemalloc
+import types
+import weakref
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+
+from pytest_memguard import resources
+from pytest_memguard.explain import is_hidden, is_user_file, where
+from pytest_memguard.redact import Secrets
+from pytest_memguard.retainers import backref_chain, trace
+
+#: Frames kept per traced allocation: enough to reach the user's code through a framework.
+FRAMES = 25
+#: Distinct (what, where) lines shown per kind, most frequent first.
+SHOWN = 4
+#: Audit events recorded during a pass, at most (the pass replays a few dozen calls).
+MAX_EVENTS = 10_000
+_EVENTS = frozenset(
+    {
+        "open",
+        "sqlite3.connect",
+        "sqlite3.connect/handle",
+        "socket.__new__",
+        "subprocess.Popen",
+        "os.posix_spawn",
+        "os.spawn",
+        "os.system",
+        "os.fork",
+    }
+)
+
+
+@dataclass(frozen=True)
+class _Event:
+    """One audited creation: a path or argv (``key``), the object when it has one (weakly:
+    the record must not keep it open), and the line of the code under test."""
+
+    event: str
+    key: str
+    site: str
+    ref: Callable[[], object] | None = None
+
+
+@dataclass
+class _Recorder:
+    """What the audit hook saw during a pass; ``active`` is False outside passes."""
+
+    active: bool = False
+    events: list[_Event] = field(default_factory=list)
+
+    def __call__(self, event: str, args: tuple[object, ...]) -> None:
+        if not self.active or event not in _EVENTS or len(self.events) >= MAX_EVENTS:
+            return
+        self.active = False  # what recording does (reading frames) is not recorded
+        try:
+            self.events.append(_Event(event, _event_key(event, args), _site_of_stack(), _ref(args)))
+        except Exception:  # never break the code under test
+            pass
+        finally:
+            self.active = True
+
+    def started(self, thread: threading.Thread) -> None:
+        """``Thread.start`` as patched during a pass: Python 3.11 has no audit event."""
+        if self.active and len(self.events) < MAX_EVENTS:
+            self.events.append(_Event("thread", str(id(thread)), _site_of_stack(), _ref((thread,))))
+
+
+def _ref(args: tuple[object, ...]) -> Callable[[], object] | None:
+    if args and not isinstance(args[0], (str, bytes, int, os.PathLike)):
+        try:
+            return weakref.ref(args[0])
+        except TypeError:
+            return None
+    return None
+
+
+#: The process's one recorder: an audit hook is process-wide and permanent, so it is installed
+#: once, on the first explanation, and stays inert (``active`` False) between passes.
+_RECORDER: list[_Recorder] = []
+
+
+def _recorder() -> _Recorder:
+    if not _RECORDER:
+        recorder = _Recorder()
+        sys.addaudithook(recorder)
+        _RECORDER.append(recorder)
+    return _RECORDER[0]
+
+
+def _event_key(event: str, args: tuple[object, ...]) -> str:
+    """A path for files, argv for processes."""
+    if event in ("open", "sqlite3.connect") and args:
+        path = args[0]
+        if isinstance(path, bytes):
+            path = os.fsdecode(path)
+        if isinstance(path, str) and path not in ("", ":memory:"):
+            return os.path.abspath(path)
+        return ""
+    if event == "subprocess.Popen" and len(args) > 1:
+        argv = args[1]
+        if isinstance(argv, (list, tuple)):
+            return " ".join(os.fsdecode(a) if isinstance(a, bytes) else str(a) for a in argv)
+        return str(argv)
+    if event in ("os.posix_spawn", "os.spawn", "os.system") and args:
+        return str(args[0])
+    return ""
+
+
+def _site_of_stack() -> str:
+    """The innermost line of the code under test on the current stack."""
+    frame: types.FrameType | None = sys._getframe(2)
+    fallback = ""
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if not is_hidden(filename) and not filename.startswith("<"):
+            if is_user_file(filename):
+                return f"{where(filename, frame.f_lineno)} in {frame.f_code.co_name}"
+            fallback = fallback or f"{where(filename, frame.f_lineno)} in {frame.f_code.co_name}"
+        frame = frame.f_back
+    return fallback
+
+
+def _site_of_object(obj: object) -> str:
+    """The innermost line of the code under test in ``obj``'s allocation traceback."""
+    tb = tracemalloc.get_object_traceback(obj)
+    if tb is None:
+        return ""
+    fallback = ""
+    for frame in reversed(tb):  # the most recent call first
+        if is_hidden(frame.filename) or frame.filename.startswith("<"):
+            continue
+        text = where(frame.filename, frame.lineno)
+        if is_user_file(frame.filename):
+            return text
+        fallback = fallback or text
+    return fallback
+
+
+# -- what a resource is ------------------------------------------------------------------------
+
+
+def fd_targets() -> dict[int, str]:
+    """Each open descriptor and what ``/proc/self/fd`` says it is."""
+    targets: dict[int, str] = {}
+    try:
+        names = os.listdir("/proc/self/fd")
+    except OSError:
+        return targets
+    for name in names:
+        try:
+            targets[int(name)] = os.readlink(f"/proc/self/fd/{name}")
+        except (OSError, ValueError):
+            continue  # the listing's own descriptor, closed by now
+    return targets
+
+
+def describe_fd(fd: int, target: str) -> str:
+    """``file /path``, ``socket AF_INET 127.0.0.1:5 -> 127.0.0.1:80``, ``pipe``..."""
+    if target.startswith("socket:"):
+        return _describe_socket(fd)
+    if target.startswith("pipe:"):
+        return "pipe"
+    if target.startswith("anon_inode:"):
+        return target.split(":", 1)[1].strip("[]")  # eventfd, eventpoll, timerfd...
+    return f"file {target}"
+
+
+def _describe_socket(fd: int) -> str:
+    try:
+        dup = socket.socket(fileno=os.dup(fd))
+    except OSError:
+        return "socket"
+    try:
+        family = getattr(dup.family, "name", str(dup.family))
+        text = f"socket {family}"
+        with suppress(OSError):
+            text += f" {_address(dup.getsockname())}"
+        try:
+            text += f" -> {_address(dup.getpeername())}"
+        except OSError:
+            text += " (not connected)"
+        return text
+    finally:
+        dup.close()  # the duplicate only
+
+
+def _address(address: object) -> str:
+    if isinstance(address, tuple) and len(address) >= 2:
+        return f"{address[0]}:{address[1]}"
+    if isinstance(address, bytes):
+        address = address.decode(errors="replace")
+    return str(address) or "(unnamed)"
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            argv = [a.decode(errors="replace") for a in f.read().split(b"\0") if a]
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            state = f.read().rsplit(b")", 1)[-1].split()[0]
+    except (OSError, IndexError):
+        return f"pid {pid}"
+    if state == b"Z":
+        return f"pid {pid} (exited, never waited for)"
+    return " ".join(argv) or f"pid {pid}"
+
+
+# -- the pass ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Found:
+    """What one kind gained over the pass: the commonest description, and report lines."""
+
+    what: str
+    lines: tuple[str, ...]
+    holder: tuple[str, ...] = ()
+
+
+@dataclass
+class _Before:
+    fds: dict[int, str]
+    threads: set[int]
+    native: int
+    tasks: set[int]
+    pids: set[int]
+
+
+def _before() -> _Before:
+    return _Before(
+        fd_targets(),
+        {t.ident or 0 for t in threading.enumerate()},
+        resources.count_threads(),
+        {id(t) for t in resources.pending_tasks()},
+        set(resources.child_pids()),
+    )
+
+
+@contextmanager
+def _recording() -> Iterator[_Recorder]:
+    recorder = _recorder()
+    was_tracing = tracemalloc.is_tracing()
+    if not was_tracing:
+        tracemalloc.start(FRAMES)
+    recorder.events.clear()
+    start = threading.Thread.start
+
+    def recorded_start(thread: threading.Thread) -> None:
+        recorder.started(thread)
+        start(thread)
+
+    # Only for the pass: where a thread was started is not known to any audit event (3.11)
+    # nor to tracemalloc (3.11 has no traceback for an object with a managed __dict__).
+    threading.Thread.start = recorded_start  # type: ignore[method-assign,assignment]
+    recorder.active = True
+    try:
+        yield recorder
+    finally:
+        recorder.active = False
+        threading.Thread.start = start  # type: ignore[method-assign]
+        if not was_tracing:
+            tracemalloc.stop()
+
+
+def explain(
+    run_calls: Callable[[], None], keys: tuple[str, ...], secrets: Secrets
+) -> dict[str, Found]:
+    """Re-run the calls recording creation sites; what each kind in ``keys`` gained."""
+    found: dict[str, Found] = {}
+    before = _before()
+    with _recording() as recorder:
+        run_calls()
+        if "tasks" in keys:  # asked while tracemalloc still knows where they were made
+            found["tasks"] = _tasks(before, secrets)
+    events = list(recorder.events)
+    recorder.events.clear()
+    try:
+        if "threads" in keys:
+            found["threads"] = _threads(before, events, secrets)
+        if "fds" in keys:
+            found["fds"] = _fds(before, events, secrets)
+        if "processes" in keys:
+            found["processes"] = _processes(before, events, secrets)
+    finally:
+        events.clear()
+    return found
+
+
+def _summary(pairs: list[tuple[str, str]], secrets: Secrets, none: str) -> Found:
+    """Count (what, where) pairs into lines, the commonest first."""
+    if not pairs:
+        return Found(none, ())
+    counted = Counter((secrets.redact(what), site) for what, site in pairs)
+    lines = []
+    for (what, site), n in counted.most_common(SHOWN):
+        lines.append(f"{n} x {what}" + (f", made at {site}" if site else ""))
+    if len(counted) > SHOWN:
+        lines.append(f"... and {len(counted) - SHOWN} more kinds")
+    top = Counter(secrets.redact(w) for w, _ in pairs).most_common(1)[0][0]
+    return Found(top, tuple(lines))
+
+
+def _fds(before: _Before, events: list[_Event], secrets: Secrets) -> Found:
+    after = fd_targets()
+    by_path: dict[str, _Event] = {}
+    by_fd: dict[int, _Event] = {}
+    for e in events:
+        if e.event in ("open", "sqlite3.connect") and e.key:
+            # sqlite opens its file in C: its connect event names the file.
+            if e.event == "sqlite3.connect" or e.key not in by_path:
+                by_path[e.key] = e
+        elif e.event == "socket.__new__" and e.ref is not None:
+            fileno = getattr(e.ref(), "fileno", None)
+            fd = fileno() if callable(fileno) else -1
+            if fd >= 0:
+                by_fd[fd] = e
+    pairs: list[tuple[str, str]] = []
+    owner: object = None
+    for fd, target in sorted(after.items()):
+        if before.fds.get(fd) == target:
+            continue
+        what = describe_fd(fd, target)
+        made = by_fd.get(fd) or by_path.get(target)
+        if made is not None and made.event == "sqlite3.connect":
+            what = f"sqlite3 database {target}"
+            owner = owner or _connection(events, made)
+        elif made is not None and made.ref is not None:
+            owner = owner or made.ref()
+        pairs.append((what, made.site if made is not None else ""))
+    found = _summary(pairs, secrets, "file descriptor")
+    return Found(found.what, found.lines, _holder(owner, secrets) if owner is not None else ())
+
+
+def _connection(events: list[_Event], connect: _Event) -> object:
+    """The connection that a ``sqlite3.connect`` event made (its ``/handle`` event, 3.11+)."""
+    at = events.index(connect)
+    for e in events[at + 1 : at + 3]:
+        if e.event == "sqlite3.connect/handle" and e.ref is not None:
+            return e.ref()
+    return None
+
+
+def _threads(before: _Before, events: list[_Event], secrets: Secrets) -> Found:
+    started = {e.key: e.site for e in events if e.event == "thread"}
+    pairs: list[tuple[str, str]] = []
+    holder: tuple[str, ...] = ()
+    for thread in threading.enumerate():
+        if (thread.ident or 0) in before.threads:
+            continue
+        target = getattr(thread, "_target", None)
+        name = getattr(target, "__qualname__", None) or type(thread).__qualname__
+        pairs.append((f"thread {thread.name!r} running {name}", started.get(str(id(thread)), "")))
+        holder = holder or _holder(thread, secrets)
+    unknown = resources.count_threads() - before.native - len(pairs)
+    pairs.extend([("thread not started by threading (no name)", "")] * max(unknown, 0))
+    found = _summary(pairs, secrets, "thread")
+    return Found(found.what, found.lines, holder)
+
+
+def _tasks(before: _Before, secrets: Secrets) -> Found:
+    pairs: list[tuple[str, str]] = []
+    for task in resources.pending_tasks():
+        if id(task) in before.tasks:
+            continue
+        coro = task.get_coro()
+        name = getattr(coro, "__qualname__", type(coro).__name__)
+        pairs.append((f"task running {name}()", _site_of_object(task)))
+    return _summary(pairs, secrets, "asyncio task")
+
+
+def _processes(before: _Before, events: list[_Event], secrets: Secrets) -> Found:
+    spawned = {
+        e.key: e.site
+        for e in events
+        if e.event in ("subprocess.Popen", "os.posix_spawn", "os.spawn", "os.system", "os.fork")
+    }
+    pairs: list[tuple[str, str]] = []
+    for pid in resources.child_pids():
+        if pid in before.pids:
+            continue
+        what = _cmdline(pid)
+        site = next((s for argv, s in spawned.items() if argv and argv in what), "")
+        if not site and len(set(spawned.values())) == 1:
+            site = next(iter(spawned.values()))
+        pairs.append((f"process {what}", site))
+    return _summary(pairs, secrets, "child process")
+
+
+def _holder(obj: object, secrets: Secrets) -> tuple[str, ...]:
+    """Who holds ``obj`` from a module global, as a memory leak trace shows it (or nothing)."""
+    if obj is None:
+        return ()
+    try:
+        chain = backref_chain(obj)
+    except Exception:
+        return ()
+    if len(chain) < 3 or not isinstance(chain[0], types.ModuleType) or chain[0] is threading:
+        return ()  # threading keeps every running thread: that is no one's leak
+    container = chain[-2]
+    _, lines = trace(container, 1, secrets=secrets, chain=chain[:-1])
+    return lines
