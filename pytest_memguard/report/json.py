@@ -40,6 +40,7 @@ TEST_FIELDS = (
     "baseline",
     "disturbed",
     "explain_calls",
+    "resources",
 )
 
 
