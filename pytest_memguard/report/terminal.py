@@ -147,7 +147,8 @@ def render(
     With ``baseline_deltas`` (a baseline was given, even if it matched nothing) a "baseline"
     column shows each comparison; a "status" column shows the HTTP status codes of web driver
     runs; a "resources" column the counts (descriptors, threads...) that grew or failed;
-    ``missing`` lists guarded tests whose results never arrived (their xdist worker crashed), so an incomplete report says so instead of looking complete. With ``width`` (the
+    ``missing`` lists guarded tests whose results never arrived (their xdist worker crashed),
+    so an incomplete report says so instead of looking complete. With ``width`` (the
     terminal's), the table is made to fit it (see :func:`fit`).
     """
     headers: tuple[str, ...] = HEADERS
