@@ -12,8 +12,6 @@ cut; allocation sites are code locations, never rewritten.
 from __future__ import annotations
 
 import gc
-import os
-import sysconfig
 import tracemalloc
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +22,7 @@ from pytest_memguard.measure import frozen_heap
 from pytest_memguard.redact import Secrets
 from pytest_memguard.result import TypeGrowth
 from pytest_memguard.retainers import Holder, Lengths, added_items, holders, new_items
+from pytest_memguard.sites import is_hidden, is_user_file, where
 
 #: Frames tracemalloc keeps per allocation: enough to reach the user's code through a
 #: framework (Flask, werkzeug), few enough that each traced allocation stays cheap.
@@ -36,15 +35,6 @@ SITE_SHARE = 0.2
 SITE_FRAMES = 3
 #: Items made during the pass that a container which did not grow must hold to be named.
 MIN_REPLACED = 8
-_HIDDEN = (
-    os.sep + "_pytest" + os.sep,
-    os.sep + "pluggy" + os.sep,
-    os.sep + "pytest_memguard" + os.sep,
-    os.sep + "pympler" + os.sep,
-    os.sep + "objgraph",
-    "<frozen ",
-    os.sep + "tracemalloc.py",
-)
 
 
 @dataclass(frozen=True)
@@ -182,40 +172,9 @@ def _sites(before: tracemalloc.Snapshot, after: tracemalloc.Snapshot) -> tuple[s
     return tuple(lines)  # file:line only: code locations are never redacted
 
 
-_LIBRARY_DIRS = tuple(
-    {sysconfig.get_paths()[key] + os.sep for key in ("stdlib", "platstdlib", "purelib", "platlib")}
-)
-
-
 def _is_user_code(frame: tracemalloc.Frame) -> bool:
     return is_user_file(frame.filename)
 
 
-def is_user_file(filename: str) -> bool:
-    """Neither the standard library nor an installed package: the project's own code."""
-    return not filename.startswith(_LIBRARY_DIRS) and "site-packages" not in filename
-
-
-def is_hidden(filename: str) -> bool:
-    """pytest's, pluggy's or this plugin's own code: never where the user's code leaks."""
-    return any(part in filename for part in _HIDDEN)
-
-
 def _where(frame: tracemalloc.Frame) -> str:
     return where(frame.filename, frame.lineno)
-
-
-def where(filename: str, lineno: int) -> str:
-    """``file:line``, relative to the working directory or to site-packages when possible."""
-    path = filename
-    marker = os.sep + "site-packages" + os.sep
-    if marker in path:
-        path = path.split(marker, 1)[1]
-    else:
-        try:
-            relative = os.path.relpath(path)
-        except ValueError:
-            relative = path
-        if not relative.startswith(".."):
-            path = relative
-    return f"{path}:{lineno}"

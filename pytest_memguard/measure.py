@@ -32,6 +32,7 @@ from dataclasses import dataclass
 
 from pytest_memguard import resources
 from pytest_memguard.errors import passthrough
+from pytest_memguard.resource_warnings import UnclosedWarnings, is_unclosed
 from pytest_memguard.result import TypeGrowth
 
 #: Bytes assumed per pymalloc block: small objects fall in 16-byte size classes and the common
@@ -207,7 +208,8 @@ class _WarningsAside:
     call that warns would look like a leak of one ``WarningMessage`` per call. Distinct warnings
     (at most ``MAX_KEPT_WARNINGS``) not in ``seen`` are re-emitted once the loop is over, under
     the filters in force (``-W error`` makes them fail the test), saying on which call each was
-    first raised.
+    first raised. ``ResourceWarning`` s are told about with the call that left the unclosed
+    object and the line that opened it (see :mod:`pytest_memguard.resource_warnings`).
     """
 
     def __init__(self, seen: Collection[WarningKey] = ()) -> None:
@@ -215,9 +217,15 @@ class _WarningsAside:
         self.call = 0  # the call running now, set by the loop
         self.kept: dict[WarningKey, tuple[warnings.WarningMessage, int]] = {}
         self.log: list[warnings.WarningMessage] = []
+        self.unclosed = UnclosedWarnings()
+        #: One more call of the code, to find where unclosed objects were opened.
+        self.replay: Callable[[], None] | None = None
 
     def drain(self) -> None:
         for message in self.log:
+            if is_unclosed(message):
+                self.unclosed.add(message, self.call)
+                continue
             key = warning_key(message)
             if key not in self.seen and key not in self.kept and len(self.kept) < MAX_KEPT_WARNINGS:
                 self.kept[key] = (message, self.call)
@@ -229,6 +237,9 @@ class _WarningsAside:
         self.kept.clear()
         for message, call in kept:
             reemit(message, note=f"memguard: first raised on call {call}")
+        if self.replay is not None:
+            self.unclosed.locate(self.replay)
+        self.unclosed.reemit()
 
 
 def reemit(message: warnings.WarningMessage, *, note: str | None = None) -> None:
@@ -417,6 +428,7 @@ def measure(fn: Callable[[], object], loop: Loop) -> Samples:
     tracked: tuple[TypeGrowth, ...] = ()
     try:
         with _warnings_aside(loop.seen_warnings) as aside, ExitStack() as stack:
+            aside.replay = lambda: (counters.reset(), fn(), None)[-1]
             done, froze = _calls(fn, counters, aside, stack)
             if loop.census is not None and froze:
                 tracked = loop.census()

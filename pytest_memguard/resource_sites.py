@@ -31,9 +31,9 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 
 from pytest_memguard import resources
-from pytest_memguard.explain import is_hidden, is_user_file, where
 from pytest_memguard.redact import Secrets
 from pytest_memguard.retainers import backref_chain, trace
+from pytest_memguard.sites import is_hidden, is_user_file, site_of_object, where
 
 #: Frames kept per traced allocation: enough to reach the user's code through a framework.
 FRAMES = 25
@@ -147,19 +147,8 @@ def _site_of_stack() -> str:
 
 
 def _site_of_object(obj: object) -> str:
-    """The innermost line of the code under test in ``obj``'s allocation traceback."""
-    tb = tracemalloc.get_object_traceback(obj)
-    if tb is None:
-        return ""
-    fallback = ""
-    for frame in reversed(tb):  # the most recent call first
-        if is_hidden(frame.filename) or frame.filename.startswith("<"):
-            continue
-        text = where(frame.filename, frame.lineno)
-        if is_user_file(frame.filename):
-            return text
-        fallback = fallback or text
-    return fallback
+    site = site_of_object(obj)
+    return where(*site) if site is not None else ""
 
 
 # -- what a resource is ------------------------------------------------------------------------
