@@ -34,6 +34,7 @@ from pytest_memguard import resources
 from pytest_memguard.errors import passthrough
 from pytest_memguard.resource_warnings import UnclosedWarnings, is_unclosed
 from pytest_memguard.result import TypeGrowth
+from pytest_memguard.verdict import WINDOWS
 
 #: Bytes assumed per pymalloc block: small objects fall in 16-byte size classes and the common
 #: retained ones (short strings, small tuples and ints, list slots) sit near 64 bytes.
@@ -365,9 +366,14 @@ class _Counters:
         # What the plugin itself changed in the two counters between calls (deciding to
         # extend the run), kept out of every later sample.
         self.offset = array("q", bytes(16))
-        readers = resources.READERS if loop.count_resources else ()
-        self.readers = tuple(zip(resources.KEYS, readers, strict=False))
-        self.counts = {key: array("q", bytes(size)) for key, _ in self.readers}
+        self.reader = resources.Reader() if loop.count_resources else None
+        keys = self.reader.keys if self.reader is not None else ()
+        self.counts = [array("q", bytes(size)) for _ in keys]
+        self.keys = keys
+        self.baseline = [0] * len(keys)
+        self.stride = resources.stride(loop.iterations, WINDOWS)
+        self.tail = loop.iterations // 2  # where the verdict's tail starts (unless extended)
+        self.read = bytearray(loop.capacity + 1)  # 1 where the counts were read
 
     def sample(self, i: int) -> None:
         """Collect, drop what is not the code's, then read the counters into index ``i``."""
@@ -385,8 +391,15 @@ class _Counters:
             self.ignored[i] = self.loop.ignored_bytes()
         # After the memory counters: what reading the counts allocates is freed before the
         # next memory sample.
-        for key, read in self.readers:
-            self.counts[key][i] = read()
+        # The verdict reads the tail: the first half is read for the chart, less often.
+        step = self.stride if i >= self.tail else self.stride * resources.HEAD_STRIDE
+        if self.reader is not None and i % step == 0:  # between reads: the last one read
+            self.read[i] = 1
+            values = self.reader.settled(self.baseline) if i else self.reader.read()
+            for counts, value in zip(self.counts, values, strict=True):
+                counts[i] = value
+            if i == 0:
+                self.baseline[:] = values
 
     def more(self, done: int) -> int:
         """How many more calls ``extend`` asks for after ``done``; what asking allocated is
@@ -411,9 +424,8 @@ class _Counters:
             tuple(x - x0 for x in self.ignored[1 : n + 1]),
             resources.Counts(
                 {
-                    key: tuple(c - values[0] for c in values[1 : n + 1])
-                    for key, values in self.counts.items()
-                    if values[0] >= 0  # -1: not readable here
+                    key: resources.filled(values, self.read, n)
+                    for key, values in zip(self.keys, self.counts, strict=True)
                 }
             ),
         )
@@ -434,6 +446,8 @@ def measure(fn: Callable[[], object], loop: Loop) -> Samples:
                 tracked = loop.census()
     finally:
         saved.restore()
+        if counters.reader is not None:
+            counters.reader.close()
     return counters.samples(done, tracked)
 
 

@@ -18,6 +18,8 @@ redacted before it is shown.
 
 from __future__ import annotations
 
+import ast
+import linecache
 import os
 import socket
 import sys
@@ -73,13 +75,16 @@ class _Recorder:
 
     active: bool = False
     events: list[_Event] = field(default_factory=list)
+    statements: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
 
     def __call__(self, event: str, args: tuple[object, ...]) -> None:
         if not self.active or event not in _EVENTS or len(self.events) >= MAX_EVENTS:
             return
         self.active = False  # what recording does (reading frames) is not recorded
         try:
-            self.events.append(_Event(event, _event_key(event, args), _site_of_stack(), _ref(args)))
+            self.events.append(
+                _Event(event, _event_key(event, args), _site_of_stack(self.statements), _ref(args))
+            )
         except Exception:  # never break the code under test
             pass
         finally:
@@ -88,7 +93,9 @@ class _Recorder:
     def started(self, thread: threading.Thread) -> None:
         """``Thread.start`` as patched during a pass: Python 3.11 has no audit event."""
         if self.active and len(self.events) < MAX_EVENTS:
-            self.events.append(_Event("thread", str(id(thread)), _site_of_stack(), _ref((thread,))))
+            self.events.append(
+                _Event("thread", str(id(thread)), _site_of_stack(self.statements), _ref((thread,)))
+            )
 
 
 def _ref(args: tuple[object, ...]) -> Callable[[], object] | None:
@@ -132,18 +139,39 @@ def _event_key(event: str, args: tuple[object, ...]) -> str:
     return ""
 
 
-def _site_of_stack() -> str:
+def _site_of_stack(statements: dict[str, list[tuple[int, int]]]) -> str:
     """The innermost line of the code under test on the current stack."""
     frame: types.FrameType | None = sys._getframe(2)
     fallback = ""
     while frame is not None:
         filename = frame.f_code.co_filename
         if not is_hidden(filename) and not filename.startswith("<"):
+            line = _first_line(frame, statements)
+            text = f"{where(filename, line)} in {frame.f_code.co_name}"
             if is_user_file(filename):
-                return f"{where(filename, frame.f_lineno)} in {frame.f_code.co_name}"
-            fallback = fallback or f"{where(filename, frame.f_lineno)} in {frame.f_code.co_name}"
+                return text
+            fallback = fallback or text
         frame = frame.f_back
     return fallback
+
+
+def _first_line(frame: types.FrameType, statements: dict[str, list[tuple[int, int]]]) -> int:
+    """The first line of the statement running in ``frame``: a call written over several
+    lines (``threading.Thread(`` ... ``).start()``) is named by the line it starts on.
+    ``statements`` caches each file's statement spans for the pass."""
+    filename, line = frame.f_code.co_filename, frame.f_lineno
+    if filename not in statements:
+        try:
+            tree = ast.parse("".join(linecache.getlines(filename)))
+            statements[filename] = [
+                (node.lineno, node.end_lineno or node.lineno)
+                for node in ast.walk(tree)
+                if isinstance(node, ast.stmt)
+            ]
+        except (SyntaxError, ValueError, RecursionError):
+            statements[filename] = []
+    spans = [start for start, end in statements[filename] if start <= line <= end]
+    return max(spans, default=line)  # the innermost statement
 
 
 def _site_of_object(obj: object) -> str:
@@ -181,20 +209,25 @@ def describe_fd(fd: int, target: str) -> str:
 
 
 def _describe_socket(fd: int) -> str:
+    """Family, type and what it is connected to; never the ephemeral local port, so that one
+    socket per call reads as one kind."""
     try:
         dup = socket.socket(fileno=os.dup(fd))
     except OSError:
         return "socket"
     try:
-        family = getattr(dup.family, "name", str(dup.family))
-        text = f"socket {family}"
-        with suppress(OSError):
-            text += f" {_address(dup.getsockname())}"
+        kind = getattr(dup.type, "name", str(dup.type))
+        text = f"socket {getattr(dup.family, 'name', str(dup.family))} {kind}"
+        listening = 0
+        with suppress(OSError, AttributeError):
+            listening = dup.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN)
+        if listening:
+            with suppress(OSError):
+                return f"{text} listening on {_address(dup.getsockname())}"
         try:
-            text += f" -> {_address(dup.getpeername())}"
+            return f"{text} to {_address(dup.getpeername())}"
         except OSError:
-            text += " (not connected)"
-        return text
+            return f"{text}, not connected"
     finally:
         dup.close()  # the duplicate only
 
@@ -272,6 +305,7 @@ def _recording() -> Iterator[_Recorder]:
         yield recorder
     finally:
         recorder.active = False
+        recorder.statements.clear()
         threading.Thread.start = start  # type: ignore[method-assign]
         if not was_tracing:
             tracemalloc.stop()
@@ -379,7 +413,11 @@ def _tasks(before: _Before, secrets: Secrets) -> Found:
             continue
         coro = task.get_coro()
         name = getattr(coro, "__qualname__", type(coro).__name__)
-        pairs.append((f"task running {name}()", _site_of_object(task)))
+        # The coroutine was made by the code under test; the task may have been made by a loop
+        # in another thread (``run_coroutine_threadsafe``), with no line of the code's.
+        coro_site = site_of_object(coro)
+        site = where(*coro_site) if coro_site and is_user_file(coro_site[0]) else ""
+        pairs.append((f"task running {name}()", site or _site_of_object(task)))
     return _summary(pairs, secrets, "asyncio task")
 
 
