@@ -171,7 +171,8 @@ def _first_line(frame: types.FrameType, statements: dict[str, list[tuple[int, in
         except (SyntaxError, ValueError, RecursionError):
             statements[filename] = []
     spans = [start for start, end in statements[filename] if start <= line <= end]
-    return max(spans, default=line)  # the innermost statement
+    # The innermost statement, but never before the function: a lambda inside a statement.
+    return max(max(spans, default=line), min(frame.f_code.co_firstlineno, line))
 
 
 def _site_of_object(obj: object) -> str:
@@ -250,7 +251,7 @@ def _cmdline(pid: int) -> str:
         return f"pid {pid}"
     if state == b"Z":
         return f"pid {pid} (exited, never waited for)"
-    return " ".join(argv) or f"pid {pid}"
+    return " ".join(argv)  # "" while it is still starting
 
 
 # -- the pass ------------------------------------------------------------------------------------
@@ -431,7 +432,7 @@ def _processes(before: _Before, events: list[_Event], secrets: Secrets) -> Found
     for pid in resources.child_pids():
         if pid in before.pids:
             continue
-        what = _cmdline(pid)
+        what = _cmdline(pid) or (next(iter(spawned)) if len(spawned) == 1 else f"pid {pid}")
         site = next((s for argv, s in spawned.items() if argv and argv in what), "")
         if not site and len(set(spawned.values())) == 1:
             site = next(iter(spawned.values()))

@@ -205,7 +205,10 @@ class Reader:
         """One value per key of :attr:`keys`."""
         values = []
         if self.fd_dir >= 0:
-            values.append(len(os.listdir(self.fd_dir)))
+            try:
+                values.append(len(os.listdir(self.fd_dir)))
+            except OSError:  # the code closed every descriptor (closerange), ours too
+                values.append(count_fds() + 1)
         tids: list[str] = []
         if _LINUX:
             with contextlib.suppress(OSError):
