@@ -191,9 +191,12 @@ class Reader:
 
     def __init__(self) -> None:
         self.fd_dir = -1
+        self.identity = (0, 0)
         if _LINUX:
             with contextlib.suppress(OSError):
                 self.fd_dir = os.open(f"{_PROC}/fd", os.O_RDONLY | os.O_DIRECTORY)
+                st = os.fstat(self.fd_dir)
+                self.identity = (st.st_dev, st.st_ino)
         #: The kinds this platform can count, in the order of :meth:`read`'s values.
         self.keys = tuple(
             key
@@ -232,8 +235,13 @@ class Reader:
         return values
 
     def close(self) -> None:
+        """Close the held descriptor, unless the code closed it and the number now names
+        another file (``os.closerange`` then ``open``): that one is the code's."""
         if self.fd_dir >= 0:
-            os.close(self.fd_dir)
+            with contextlib.suppress(OSError):
+                st = os.fstat(self.fd_dir)
+                if (st.st_dev, st.st_ino) == self.identity:
+                    os.close(self.fd_dir)
             self.fd_dir = -1
 
 

@@ -260,3 +260,18 @@ def test_the_audit_hook_is_inert_between_passes() -> None:
         pass
     assert recorder.events == []
     assert threading.Thread.start is resource_sites.threading.Thread.start
+
+
+@linux
+def test_a_reader_whose_descriptor_the_code_closed_never_closes_the_codes(tmp_path) -> None:
+    reader = resources.Reader()
+    before = reader.read()[0]
+    os.close(reader.fd_dir)  # what os.closerange() in the code under test does
+    fd = os.open(tmp_path / "f", os.O_CREAT | os.O_RDONLY)
+    try:
+        assert fd == reader.fd_dir  # the number is the code's file now
+        assert reader.read()[0] == before  # counted by path, the code's file in place of ours
+        reader.close()
+        os.fstat(fd)  # still open
+    finally:
+        os.close(fd)
