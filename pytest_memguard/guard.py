@@ -162,7 +162,8 @@ def _counts(
                 per_call=round(d.per_call, 3),
                 reason="" if d.passed else count_reason(d, what.what),
                 what=what.what,
-                explanation=what.lines + (("held by:", *what.holder) if what.holder else ()),
+                explanation=what.lines
+                + (("held by:", *(f"  {line}" for line in what.holder)) if what.holder else ()),
                 series=array("q", samples.counts.of(d.key)),
             )
         )

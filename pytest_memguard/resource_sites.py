@@ -19,8 +19,10 @@ redacted before it is shown.
 from __future__ import annotations
 
 import ast
+import gc
 import linecache
 import os
+import re
 import socket
 import sys
 import threading
@@ -99,11 +101,17 @@ class _Recorder:
 
 
 def _ref(args: tuple[object, ...]) -> Callable[[], object] | None:
+    """A weak way back to the event's object: a weak reference, or (``sqlite3.Connection``
+    refuses them) its id and type, looked up among live objects only if it is asked for."""
     if args and not isinstance(args[0], (str, bytes, int, os.PathLike)):
+        obj = args[0]
         try:
-            return weakref.ref(args[0])
+            return weakref.ref(obj)
         except TypeError:
-            return None
+            ident, cls = id(obj), type(obj)
+            return lambda: next(
+                (o for o in gc.get_objects() if id(o) == ident and type(o) is cls), None
+            )
     return None
 
 
@@ -378,7 +386,7 @@ def _fds(before: _Before, events: list[_Event], secrets: Secrets) -> Found:
             owner = owner or made.ref()
         pairs.append((what, made.site if made is not None else ""))
     found = _summary(pairs, secrets, "file descriptor")
-    return Found(found.what, found.lines, _holder(owner, secrets) if owner is not None else ())
+    return Found(found.what, found.lines, _holder(owner, secrets, len(pairs)))
 
 
 def _connection(events: list[_Event], connect: _Event) -> object:
@@ -399,8 +407,10 @@ def _threads(before: _Before, events: list[_Event], secrets: Secrets) -> Found:
             continue
         target = getattr(thread, "_target", None)
         name = getattr(target, "__qualname__", None) or type(thread).__qualname__
-        pairs.append((f"thread {thread.name!r} running {name}", started.get(str(id(thread)), "")))
-        holder = holder or _holder(thread, secrets)
+        # Python's default names count up ("Thread-105 (work)"): one kind, not one per thread.
+        shown = re.sub(r"^Thread-\d+", "Thread-N", thread.name)
+        pairs.append((f"thread {shown!r} running {name}", started.get(str(id(thread)), "")))
+        holder = holder or _holder(thread, secrets, 1)
     unknown = resources.count_threads() - before.native - len(pairs)
     pairs.extend([("thread not started by threading (no name)", "")] * max(unknown, 0))
     found = _summary(pairs, secrets, "thread")
@@ -440,8 +450,9 @@ def _processes(before: _Before, events: list[_Event], secrets: Secrets) -> Found
     return _summary(pairs, secrets, "child process")
 
 
-def _holder(obj: object, secrets: Secrets) -> tuple[str, ...]:
-    """Who holds ``obj`` from a module global, as a memory leak trace shows it (or nothing)."""
+def _holder(obj: object, secrets: Secrets, added: int) -> tuple[str, ...]:
+    """Who holds ``obj`` from a module global, as a memory leak trace shows it (or nothing);
+    ``added``: how many new ones the pass left, shown as the holder's new items."""
     if obj is None:
         return ()
     try:
@@ -451,5 +462,5 @@ def _holder(obj: object, secrets: Secrets) -> tuple[str, ...]:
     if len(chain) < 3 or not isinstance(chain[0], types.ModuleType) or chain[0] is threading:
         return ()  # threading keeps every running thread: that is no one's leak
     container = chain[-2]
-    _, lines = trace(container, 1, secrets=secrets, chain=chain[:-1])
+    _, lines = trace(container, max(added, 1), secrets=secrets, chain=chain[:-1])
     return lines

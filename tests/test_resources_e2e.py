@@ -276,3 +276,30 @@ def test_an_unclosed_file_fails_its_own_test_under_error(run) -> None:
     result = run("-W", "error::ResourceWarning", test_unclosed=UNCLOSED)
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*test_cycle*ResourceWarning: unclosed file*"])
+
+
+HELD = """
+import socket
+
+_senders = {}
+
+def test_held(memguard):
+    def view():
+        _senders[len(_senders)] = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    memguard.run(view, iterations=16, warmup=2)
+"""
+
+
+def test_a_socket_held_from_a_module_global_names_its_holder(run) -> None:
+    result = run(test_held=HELD)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*still growing: +1 file descriptor per call (socket AF_INET SOCK_DGRAM, not"
+            " connected)",
+            "*x socket AF_INET SOCK_DGRAM, not connected, made at test_held.py:7 in view",
+            "  held by:",
+            "    module test_held",
+            "    ├─ ._senders *dict (+* items*",
+        ]
+    )
