@@ -237,10 +237,13 @@ def test_the_pass_names_each_new_resource_and_its_line(tmp_path) -> None:
         t = threading.Thread(target=stop.wait, name="leaky", daemon=True)
         t.start()
 
+    start = threading.Thread.start
     try:
         found = resource_sites.explain(
             lambda: [leak() for _ in range(3)], ("fds", "threads"), Secrets()
         )
+        assert threading.Thread.start is start  # patched for the pass only
+        assert not resource_sites._recorder().active
     finally:
         stop.set()
         for f in kept:
@@ -259,7 +262,7 @@ def test_the_audit_hook_is_inert_between_passes() -> None:
     with open(os.devnull):
         pass
     assert recorder.events == []
-    assert threading.Thread.start is resource_sites.threading.Thread.start
+    assert resource_sites._recorder() is recorder  # installed once per process
 
 
 @linux
