@@ -18,11 +18,15 @@ redacted before it is shown.
 
 from __future__ import annotations
 
+import _thread
 import ast
 import gc
+import io
 import linecache
 import os
 import re
+import select
+import selectors
 import socket
 import sys
 import threading
@@ -33,6 +37,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+from typing import Any
 
 from pytest_memguard import resources
 from pytest_memguard.redact import Secrets
@@ -92,6 +97,12 @@ class _Recorder:
         finally:
             self.active = True
 
+    def native(self, function: object) -> None:
+        """``_thread.start_new_thread`` as patched during a pass (a thread with no name)."""
+        if self.active and len(self.events) < MAX_EVENTS:
+            name = getattr(function, "__qualname__", type(function).__name__)
+            self.events.append(_Event("native", str(name), _site_of_stack(self.statements)))
+
     def started(self, thread: threading.Thread) -> None:
         """``Thread.start`` as patched during a pass: Python 3.11 has no audit event."""
         if self.active and len(self.events) < MAX_EVENTS:
@@ -132,6 +143,8 @@ def _event_key(event: str, args: tuple[object, ...]) -> str:
     """A path for files, argv for processes."""
     if event in ("open", "sqlite3.connect") and args:
         path = args[0]
+        if isinstance(path, int) and not isinstance(path, bool):
+            return f"fd:{path}"  # os.fdopen(fd): the descriptor is already open
         if isinstance(path, bytes):
             path = os.fsdecode(path)
         if isinstance(path, str) and path not in ("", ":memory:"):
@@ -184,6 +197,8 @@ def _first_line(frame: types.FrameType, statements: dict[str, list[tuple[int, in
 
 
 def _site_of_object(obj: object) -> str:
+    if obj is None:
+        return ""
     site = site_of_object(obj)
     return where(*site) if site is not None else ""
 
@@ -214,6 +229,8 @@ def describe_fd(fd: int, target: str) -> str:
         return "pipe"
     if target.startswith("anon_inode:"):
         return target.split(":", 1)[1].strip("[]")  # eventfd, eventpoll, timerfd...
+    if target.endswith(" (deleted)"):  # a temporary file: one kind, whatever its name
+        return f"deleted file in {os.path.dirname(target)}"
     return f"file {target}"
 
 
@@ -308,7 +325,15 @@ def _recording() -> Iterator[_Recorder]:
 
     # Only for the pass: where a thread was started is not known to any audit event (3.11)
     # nor to tracemalloc (3.11 has no traceback for an object with a managed __dict__).
+    native = _thread.start_new_thread
+
+    def recorded_native(function: Callable[..., object], *args: Any) -> int:
+        recorder.native(function)
+        return native(function, *args)
+
     threading.Thread.start = recorded_start  # type: ignore[method-assign,assignment]
+    # threading keeps its own reference to the original: only direct callers come here.
+    _thread.start_new_thread = recorded_native
     recorder.active = True
     try:
         yield recorder
@@ -316,6 +341,7 @@ def _recording() -> Iterator[_Recorder]:
         recorder.active = False
         recorder.statements.clear()
         threading.Thread.start = start  # type: ignore[method-assign]
+        _thread.start_new_thread = native
         if not was_tracing:
             tracemalloc.stop()
 
@@ -328,19 +354,22 @@ def explain(
     before = _before()
     with _recording() as recorder:
         run_calls()
-        if "tasks" in keys:  # asked while tracemalloc still knows where they were made
-            found["tasks"] = _tasks(before, secrets)
-    events = list(recorder.events)
-    recorder.events.clear()
-    try:
-        if "threads" in keys:
-            found["threads"] = _threads(before, events, secrets)
-        if "fds" in keys:
-            found["fds"] = _fds(before, events, secrets)
-        if "processes" in keys:
-            found["processes"] = _processes(before, events, secrets)
-    finally:
-        events.clear()
+        # Asked while tracemalloc still knows where objects were made; what asking does
+        # (a socket wrapped to read its peer) is not recorded.
+        recorder.active = False
+        events = list(recorder.events)
+        recorder.events.clear()
+        try:
+            if "tasks" in keys:
+                found["tasks"] = _tasks(before, secrets)
+            if "threads" in keys:
+                found["threads"] = _threads(before, events, secrets)
+            if "fds" in keys:
+                found["fds"] = _fds(before, events, secrets)
+            if "processes" in keys:
+                found["processes"] = _processes(before, events, secrets)
+        finally:
+            events.clear()
     return found
 
 
@@ -372,21 +401,61 @@ def _fds(before: _Before, events: list[_Event], secrets: Secrets) -> Found:
             fd = fileno() if callable(fileno) else -1
             if fd >= 0:
                 by_fd[fd] = e
+    new = {fd: t for fd, t in sorted(after.items()) if before.fds.get(fd) != t}
+    unmatched = {fd for fd, t in new.items() if fd not in by_fd and t not in by_path}
+    owners = _owners(unmatched)
     pairs: list[tuple[str, str]] = []
     owner: object = None
-    for fd, target in sorted(after.items()):
-        if before.fds.get(fd) == target:
-            continue
+    for fd, target in new.items():
         what = describe_fd(fd, target)
-        made = by_fd.get(fd) or by_path.get(target)
+        made = by_fd.get(fd) or by_path.get(target) or by_path.get(f"fd:{fd}")
+        site = made.site if made is not None else ""
         if made is not None and made.event == "sqlite3.connect":
             what = f"sqlite3 database {target}"
             owner = owner or _connection(events, made)
         elif made is not None and made.ref is not None:
             owner = owner or made.ref()
-        pairs.append((what, made.site if made is not None else ""))
+        elif fd in owners:  # no audit event: the object that owns it says where it was made
+            found = owners[fd]
+            # A selector's own object has a managed __dict__ (no traceback on 3.11): ask the
+            # epoll object it wraps.
+            site = _site_of_object(found) or _site_of_object(getattr(found, "_selector", None))
+            owner = owner or found
+        pairs.append((what, site))
+    owners.clear()
     found = _summary(pairs, secrets, "file descriptor")
     return Found(found.what, found.lines, _holder(owner, secrets, len(pairs)))
+
+
+#: Types that own a descriptor and answer ``fileno()`` without side effects.
+_OWNERS = tuple(
+    t
+    for t in (
+        getattr(select, "epoll", None),
+        getattr(select, "kqueue", None),
+        socket.socket,
+        io.FileIO,
+        selectors.BaseSelector,
+    )
+    if isinstance(t, type)
+)
+
+
+def _owners(fds: set[int]) -> dict[int, object]:
+    """The live objects that own ``fds`` (an epoll object made by ``selectors``, a file
+    wrapping a pipe), found once among every gc-tracked object."""
+    owners: dict[int, object] = {}
+    if not fds:
+        return owners
+    for obj in gc.get_objects():
+        if isinstance(obj, _OWNERS):
+            try:
+                fd = getattr(obj, "fileno")()  # noqa: B009 (typed as object)
+            except (OSError, ValueError):  # closed
+                continue
+            if fd in fds:
+                owners.setdefault(fd, obj)
+    return owners
 
 
 def _connection(events: list[_Event], connect: _Event) -> object:
@@ -412,7 +481,14 @@ def _threads(before: _Before, events: list[_Event], secrets: Secrets) -> Found:
         pairs.append((f"thread {shown!r} running {name}", started.get(str(id(thread)), "")))
         holder = holder or _holder(thread, secrets, 1)
     unknown = resources.count_threads() - before.native - len(pairs)
-    pairs.extend([("thread not started by threading (no name)", "")] * max(unknown, 0))
+    natives = Counter((e.key, e.site) for e in events if e.event == "native")
+    (target, site), _ = natives.most_common(1)[0] if natives else (("?", ""), 0)
+    what = (
+        f"thread not started by threading, running {target}"
+        if natives
+        else ("thread not started by threading")
+    )
+    pairs.extend([(what, site)] * max(unknown, 0))
     found = _summary(pairs, secrets, "thread")
     return Found(found.what, found.lines, holder)
 
