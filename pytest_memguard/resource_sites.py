@@ -351,6 +351,7 @@ def explain(
 ) -> dict[str, Found]:
     """Re-run the calls recording creation sites; what each kind in ``keys`` gained."""
     found: dict[str, Found] = {}
+    owners: dict[str, tuple[object, int]] = {}  # kind -> a new resource's object, how many
     before = _before()
     with _recording() as recorder:
         run_calls()
@@ -363,13 +364,18 @@ def explain(
             if "tasks" in keys:
                 found["tasks"] = _tasks(before, secrets)
             if "threads" in keys:
-                found["threads"] = _threads(before, events, secrets)
+                found["threads"] = _threads(before, events, secrets, owners)
             if "fds" in keys:
-                found["fds"] = _fds(before, events, secrets)
+                found["fds"] = _fds(before, events, secrets, owners)
             if "processes" in keys:
                 found["processes"] = _processes(before, events, secrets)
         finally:
             events.clear()
+    # Holders are searched across the whole heap: after tracemalloc stopped tracing.
+    for key, (obj, added) in owners.items():
+        held = _holder(obj, secrets, added)
+        found[key] = Found(found[key].what, found[key].lines, held)
+    owners.clear()
     return found
 
 
@@ -387,7 +393,12 @@ def _summary(pairs: list[tuple[str, str]], secrets: Secrets, none: str) -> Found
     return Found(top, tuple(lines))
 
 
-def _fds(before: _Before, events: list[_Event], secrets: Secrets) -> Found:
+def _fds(
+    before: _Before,
+    events: list[_Event],
+    secrets: Secrets,
+    owned: dict[str, tuple[object, int]],
+) -> Found:
     after = fd_targets()
     by_path: dict[str, _Event] = {}
     by_fd: dict[int, _Event] = {}
@@ -423,8 +434,9 @@ def _fds(before: _Before, events: list[_Event], secrets: Secrets) -> Found:
             owner = owner or found
         pairs.append((what, site))
     owners.clear()
-    found = _summary(pairs, secrets, "file descriptor")
-    return Found(found.what, found.lines, _holder(owner, secrets, len(pairs)))
+    if owner is not None:
+        owned["fds"] = (owner, len(pairs))
+    return _summary(pairs, secrets, "file descriptor")
 
 
 #: Types that own a descriptor and answer ``fileno()`` without side effects.
@@ -467,10 +479,14 @@ def _connection(events: list[_Event], connect: _Event) -> object:
     return None
 
 
-def _threads(before: _Before, events: list[_Event], secrets: Secrets) -> Found:
+def _threads(
+    before: _Before,
+    events: list[_Event],
+    secrets: Secrets,
+    owned: dict[str, tuple[object, int]],
+) -> Found:
     started = {e.key: e.site for e in events if e.event == "thread"}
     pairs: list[tuple[str, str]] = []
-    holder: tuple[str, ...] = ()
     for thread in threading.enumerate():
         if (thread.ident or 0) in before.threads:
             continue
@@ -479,7 +495,7 @@ def _threads(before: _Before, events: list[_Event], secrets: Secrets) -> Found:
         # Python's default names count up ("Thread-105 (work)"): one kind, not one per thread.
         shown = re.sub(r"^Thread-\d+", "Thread-N", thread.name)
         pairs.append((f"thread {shown!r} running {name}", started.get(str(id(thread)), "")))
-        holder = holder or _holder(thread, secrets, 1)
+        owned.setdefault("threads", (thread, 1))
     unknown = resources.count_threads() - before.native - len(pairs)
     natives = Counter((e.key, e.site) for e in events if e.event == "native")
     (target, site), _ = natives.most_common(1)[0] if natives else (("?", ""), 0)
@@ -489,8 +505,7 @@ def _threads(before: _Before, events: list[_Event], secrets: Secrets) -> Found:
         else ("thread not started by threading")
     )
     pairs.extend([(what, site)] * max(unknown, 0))
-    found = _summary(pairs, secrets, "thread")
-    return Found(found.what, found.lines, holder)
+    return _summary(pairs, secrets, "thread")
 
 
 def _tasks(before: _Before, secrets: Secrets) -> Found:

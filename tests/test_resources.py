@@ -278,3 +278,51 @@ def test_a_reader_whose_descriptor_the_code_closed_never_closes_the_codes(tmp_pa
         os.fstat(fd)  # still open
     finally:
         os.close(fd)
+
+
+@linux
+def test_descriptors_without_an_audit_event_are_named_by_their_owner() -> None:
+    import selectors
+
+    kept: list[object] = []
+
+    def leak() -> None:
+        kept.append(selectors.DefaultSelector())
+        r, w = os.pipe()
+        os.close(w)
+        kept.append(os.fdopen(r))
+
+    try:
+        found = resource_sites.explain(lambda: [leak() for _ in range(2)], ("fds",), Secrets())
+    finally:
+        for k in kept:
+            k.close()  # type: ignore[attr-defined]
+    line = leak.__code__.co_firstlineno
+    lines = "\n".join(found["fds"].lines)
+    assert re.search(rf"^2 x eventpoll, made at \S*test_resources.py:{line + 1}$", lines, re.M)
+    assert re.search(rf"^2 x pipe, made at \S*test_resources.py:{line + 4}$", lines, re.M)
+
+
+@linux
+def test_a_thread_started_by_start_new_thread_is_named_by_its_function() -> None:
+    import _thread
+
+    stop = threading.Event()
+    start = _thread.start_new_thread
+
+    def leak() -> None:
+        _thread.start_new_thread(stop.wait, ())
+
+    try:
+        found = resource_sites.explain(lambda: [leak() for _ in range(2)], ("threads",), Secrets())
+    finally:
+        stop.set()
+    assert _thread.start_new_thread is start
+    (only,) = found["threads"].lines
+    assert only.startswith("2 x thread not started by threading, running Event.wait, made at")
+    assert only.endswith(f"test_resources.py:{leak.__code__.co_firstlineno + 1} in leak")
+
+
+def test_a_deleted_temporary_file_is_one_kind() -> None:
+    assert resource_sites.describe_fd(5, "/tmp/#123 (deleted)") == "deleted file in /tmp"
+    assert resource_sites.describe_fd(5, "anon_inode:[eventfd]") == "eventfd"
