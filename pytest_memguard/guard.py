@@ -308,7 +308,7 @@ def failure_message(result: MemguardResult) -> str:
     for count in result.failed_resources:
         lines.append(f"memguard: {result.label}: {count.reason}")
         lines.append(
-            f"  {count.growth:+,} {resources.noun(count.key, count.growth)} after"
+            f"  {count.growth:+,} {resources.noun(count.key, count.growth)} over"
             f" {result.iterations} measured calls (bound {count.bound}, max_{count.key})"
         )
         lines.extend(f"  {line}" for line in count.explanation)
