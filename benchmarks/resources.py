@@ -16,13 +16,14 @@ names the new ones (``what``) and whether it names the line marked ``# resource 
 (``line``). A clean app must pass every verdict, memory and counts: anything else is a
 **FALSE ALARM**. ``seconds`` is the time to a verdict, failure explanation included.
 
-**Cost.** The same guarded loop (20 warm-up + 200 measured calls of the ``clean_stateless``
-request, as ``memguard.flask`` makes them) measured in this process with and without the
-counts, in pairs run in both orders, ``--cost-runs`` times: the median of the pairs' ratios
-must stay within 2%. The time is
-the CPU time of the measuring thread (``time.thread_time``, kernel time included: reading
-``/proc`` is kernel work), which other processes on a busy machine disturb far less than the
-wall clock.
+**Cost.** A clean guarded run (``guard()``: 20 warm-up + 200 measured calls of the
+``clean_stateless`` request, the census and the verdict, what a guarded test runs besides
+pytest itself) measured in this process with and without the counts, in pairs run in both
+orders, ``--cost-runs`` times: the median of the pairs' ratios must stay within 2%. The
+measuring loop alone (``measure()``) is shown too, for information: it is the worst case.
+The time is the CPU time of the measuring thread (``time.thread_time``, kernel time
+included: reading ``/proc`` is kernel work), which other processes on a busy machine disturb
+far less than the wall clock. ``--modes ''`` measures the cost alone.
 
 Exits 1 when a leak is missed, a line is not named, a clean app fails, or the cost is over.
 """
@@ -171,28 +172,43 @@ def corpus(names: Sequence[str], modes: Sequence[str]) -> bool:
 def cost(runs: int) -> bool:
     """Print the counting's share of a clean guarded run; whether it is within the target."""
     from benchmarks.harness import Caller
-    from pytest_memguard import measure
+    from pytest_memguard import guard, measure
+    from pytest_memguard.settings import Settings
 
     module = load(COST_SCENARIO)
     module.reset()
     call = Caller(module.create_app(), module.SCENARIO)
-    times: dict[bool, list[float]] = {False: [], True: []}
-    for run in range(runs):
-        # In pairs, each in both orders: drift on a busy machine cancels in each pair's ratio.
-        for counting in (False, True) if run % 2 else (True, False):
-            loop = measure.Loop(warmup=20, iterations=200, count_resources=counting)
-            started = time.thread_time()
-            measure.measure(call, loop)
-            times[counting].append(time.thread_time() - started)
-    without, with_ = statistics.median(times[False]), statistics.median(times[True])
-    share = statistics.median(w / o for w, o in zip(times[True], times[False], strict=True)) - 1
-    print(
-        f"\ncost on {COST_SCENARIO}, 220 calls, CPU time of the measuring thread, median of"
-        f" {runs}: without counts {without * 1000:.1f} ms, with counts {with_ * 1000:.1f} ms;"
-        f" overhead (median of the pairs' ratios) {share:+.2%}"
-        f" (target <= {COST_SHARE:.0%}): {'met' if share <= COST_SHARE else 'MISSED'}"
-    )
-    return share <= COST_SHARE
+    settings = Settings()
+
+    def guarded(counting: bool) -> None:
+        guard.guard(call, settings, label="cost", count_resources=counting)
+
+    def loop(counting: bool) -> None:
+        measure.measure(call, measure.Loop(warmup=20, iterations=200, count_resources=counting))
+
+    ok = True
+    for name, run_once, target in (
+        ("guarded run (guard(): loop, census, verdict)", guarded, True),
+        ("measuring loop alone (measure())", loop, False),
+    ):
+        times: dict[bool, list[float]] = {False: [], True: []}
+        for run in range(runs):
+            # In pairs, each in both orders: drift on a busy machine cancels in each pair.
+            for counting in (False, True) if run % 2 else (True, False):
+                started = time.thread_time()
+                run_once(counting)
+                times[counting].append(time.thread_time() - started)
+        pairs = zip(times[True], times[False], strict=True)
+        share = statistics.median(w / o for w, o in pairs) - 1
+        verdict = ("met" if share <= COST_SHARE else "MISSED") if target else "(information)"
+        print(
+            f"cost of the counts, {name} on {COST_SCENARIO}, 220 calls, CPU time, median of"
+            f" {runs} pairs: without {statistics.median(times[False]) * 1000:.1f} ms, with"
+            f" {statistics.median(times[True]) * 1000:.1f} ms, overhead {share:+.2%}"
+            f" (target <= {COST_SHARE:.0%}): {verdict}"
+        )
+        ok &= share <= COST_SHARE or not target
+    return ok
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -42,6 +42,7 @@ class _Run:
     seen_warnings: Collection[measure.WarningKey]
     dropper: CacheDropper
     ignore: IgnoreList
+    count_resources: bool = True
 
     def replays(
         self, calls: int, first: int, reason: str, raised: list[BaseException]
@@ -80,8 +81,12 @@ def guard(
     secrets: Callable[[], Secrets] = Secrets,
     warmup_done: int = 0,
     seen_warnings: Collection[measure.WarningKey] = (),
+    count_resources: bool = True,
 ) -> MemguardResult:
     """Measure ``fn``, decide, explain a failure, and return the result as plain data.
+
+    ``count_resources=False`` judges memory only: what the counts cost is measured against it
+    (``benchmarks/resources.py``).
 
     ``warmup_done`` counts calls already made (the original test call in marker mode) toward
     the warm-up, and ``seen_warnings`` are the warnings they raised, already shown.
@@ -94,7 +99,9 @@ def guard(
         fn()
         return unmeasured(settings, "not measured (--memguard-disable)", label, nodeid)
     ignore = IgnoreList(settings.ignore)
-    run = _Run(fn, settings, reset, warmup_done, seen_warnings, CacheDropper(), ignore)
+    run = _Run(
+        fn, settings, reset, warmup_done, seen_warnings, CacheDropper(), ignore, count_resources
+    )
     samples, disturbed, ignored_kb = _measure(run)
     decision = verdict.decide(samples.retained, limit_bytes=settings.limit_bytes)
     per_call = (
@@ -244,7 +251,7 @@ def _measure(run: _Run) -> tuple[measure.Samples, str, float]:
             seen_warnings=run.seen_warnings,
             on_growth=run.dropper,
             ignored_bytes=HolderSizes(holders) if holders else None,
-            count_resources=True,
+            count_resources=run.count_resources,
         ),
     )
     threads = measure.busy_threads(threads_before, measure.other_threads_cpu())

@@ -89,6 +89,18 @@ def _children(tid: str) -> bytes:
         os.close(fd)
 
 
+def _has_child() -> bool:
+    """Whether the process has a child at all: one system call that answers "no" (the usual
+    case) without reading a file per thread. ``WNOWAIT`` leaves any exited child unreaped."""
+    try:
+        os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+    except ChildProcessError:
+        return False
+    except (OSError, AttributeError):  # no waitid: read the files
+        return True
+    return True
+
+
 def child_pids() -> list[int]:
     """Child processes of the process (also exited ones not yet waited for), on Linux."""
     try:
@@ -152,10 +164,11 @@ def count_tasks() -> int:
     return len(pending_tasks())
 
 
-#: Counts are read after at most every this many calls: reading all four costs ~10 µs and
-#: slows the next call a little (the kernel's work evicts caches): ~5% of a fast call (a Flask
-#: test request, ~200 µs); the benchmark's target is 2% (benchmarks/resources.py).
-MAX_STRIDE = 16
+#: Counts are read after at most every this many calls (one read per window of the tail of a
+#: 200-call run: every 25th): a read costs ~10 µs in a tight loop and ~50 µs between calls
+#: (the kernel's work evicts caches), ~25% of a fast call (a Flask test request, ~200 µs);
+#: the benchmark's target is 2% of a guarded run (benchmarks/resources.py).
+MAX_STRIDE = 32
 #: Reads per window of the verdict's tail (see ``verdict.decide_count``), at least: one is
 #: enough, since a read that finds more than the baseline waits for transients (``settled``).
 READS_PER_WINDOW = 1
@@ -219,7 +232,7 @@ class Reader:
         values.append(len(tids) or threading.active_count())
         values.append(count_tasks())
         if _CHILDREN:
-            values.append(sum(len(_children(tid).split()) for tid in tids))
+            values.append(sum(len(_children(tid).split()) for tid in tids) if _has_child() else 0)
         return tuple(values)
 
     def settled(self, baseline: Sequence[int]) -> tuple[int, ...]:
