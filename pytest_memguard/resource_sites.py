@@ -360,20 +360,27 @@ def explain(
         recorder.active = False
         events = list(recorder.events)
         recorder.events.clear()
+        kinds: dict[str, Callable[[], Found]] = {
+            "tasks": lambda: _tasks(before, secrets),
+            "threads": lambda: _threads(before, events, secrets, owners),
+            "fds": lambda: _fds(before, events, secrets, owners),
+            "processes": lambda: _processes(before, events, secrets),
+        }
         try:
-            if "tasks" in keys:
-                found["tasks"] = _tasks(before, secrets)
-            if "threads" in keys:
-                found["threads"] = _threads(before, events, secrets, owners)
-            if "fds" in keys:
-                found["fds"] = _fds(before, events, secrets, owners)
-            if "processes" in keys:
-                found["processes"] = _processes(before, events, secrets)
+            for key in keys:
+                try:
+                    found[key] = kinds[key]()
+                except Exception as exc:  # one kind's fault never hides another's
+                    found[key] = Found("", (f"(no explanation: {type(exc).__name__})",))
         finally:
             events.clear()
+            kinds.clear()
     # Holders are searched across the whole heap: after tracemalloc stopped tracing.
     for key, (obj, added) in owners.items():
-        held = _holder(obj, secrets, added)
+        try:
+            held = _holder(obj, secrets, added)
+        except Exception:
+            continue
         found[key] = Found(found[key].what, found[key].lines, held)
     owners.clear()
     return found
@@ -463,7 +470,7 @@ def _owners(fds: set[int]) -> dict[int, object]:
         if isinstance(obj, _OWNERS):
             try:
                 fd = getattr(obj, "fileno")()  # noqa: B009 (typed as object)
-            except (OSError, ValueError):  # closed
+            except Exception:  # closed, or a selector without one (PollSelector)
                 continue
             if fd in fds:
                 owners.setdefault(fd, obj)

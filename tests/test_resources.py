@@ -326,3 +326,19 @@ def test_a_thread_started_by_start_new_thread_is_named_by_its_function() -> None
 def test_a_deleted_temporary_file_is_one_kind() -> None:
     assert resource_sites.describe_fd(5, "/tmp/#123 (deleted)") == "deleted file in /tmp"
     assert resource_sites.describe_fd(5, "anon_inode:[eventfd]") == "eventfd"
+
+
+def test_a_selector_without_a_descriptor_does_not_stop_the_explanation() -> None:
+    import selectors
+
+    other = selectors.PollSelector()  # no fileno(): asked among the owners all the same
+    kept: list[object] = []
+    try:
+        found = resource_sites.explain(
+            lambda: kept.append(selectors.DefaultSelector()), ("fds",), Secrets()
+        )
+    finally:
+        other.close()
+        for k in kept:
+            k.close()  # type: ignore[attr-defined]
+    assert found["fds"].lines[0].startswith("1 x eventpoll, made at")
