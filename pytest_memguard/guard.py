@@ -203,8 +203,8 @@ def _explain_counts(
 def count_reason(d: verdict.CountDecision, what: str) -> str:
     """``still growing: +1 file descriptor per call (sqlite3 database /tmp/app.db)``."""
     if d.shape == "growing":
-        if d.per_call >= 0.95:
-            n = round(d.per_call)
+        n = round(d.per_call)
+        if n >= 1:  # a background thread may make them a call late: the rate is rounded
             text = f"still growing: +{n} {resources.noun(d.key, n)} per call"
         else:
             text = f"still growing: +1 {resources.noun(d.key, 1)} every ~{d.every} calls"

@@ -239,6 +239,9 @@ class Reader:
         """:meth:`read`, or when a count is above its ``baseline``, each count's lowest of a
         few reads that let other threads run: what comes and goes is given the time to go;
         what stays costs ~31 ms a read."""
+        # Hand the interpreter to any thread waiting for it first: a background event loop
+        # makes the tasks the call scheduled only when it runs (a few µs when none waits).
+        time.sleep(0)
         values = self.read()
         for attempt in range(SETTLE_READS):
             if all(v <= b for v, b in zip(values, baseline, strict=True)):
