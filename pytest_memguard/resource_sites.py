@@ -30,6 +30,7 @@ import selectors
 import socket
 import sys
 import threading
+import time
 import tracemalloc
 import types
 import weakref
@@ -48,6 +49,8 @@ from pytest_memguard.sites import is_hidden, is_user_file, site_of_object, where
 FRAMES = 25
 #: Distinct (what, where) lines shown per kind, most frequent first.
 SHOWN = 4
+#: How long the pass waits after its calls for other threads to make what was scheduled.
+HAND_OVER_SECONDS = 0.05
 #: Audit events recorded during a pass, at most (the pass replays a few dozen calls).
 MAX_EVENTS = 10_000
 _EVENTS = frozenset(
@@ -355,6 +358,9 @@ def explain(
     before = _before()
     with _recording() as recorder:
         run_calls()
+        # Another thread's event loop makes the tasks the calls scheduled when it next gets
+        # the interpreter (it may wait 5 ms for it): give it the time, once per pass.
+        time.sleep(HAND_OVER_SECONDS)
         # Asked while tracemalloc still knows where objects were made; what asking does
         # (a socket wrapped to read its peer) is not recorded.
         recorder.active = False
