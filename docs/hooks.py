@@ -111,7 +111,7 @@ EXAMPLE_METADATA = {
 
 def example_results() -> list[Any]:
     """A leaking Flask route and a bounded test body, as the guard reports them (4 calls)."""
-    from pytest_memguard.result import MemguardResult, TypeGrowth
+    from pytest_memguard.result import MemguardResult, ResourceGrowth, TypeGrowth
 
     leaking = MemguardResult(
         passed=False,
@@ -136,6 +136,21 @@ def example_results() -> list[Any]:
             "  +7.2 KiB in +51 blocks at myapp/auth.py:36",
         ),
         statuses={200: 56},
+        resources=(
+            ResourceGrowth(
+                "fds",
+                False,
+                "growing",
+                4,
+                0,
+                1.0,
+                "still growing: +1 file descriptor per call (sqlite3 database /srv/app.db)",
+                "sqlite3 database /srv/app.db",
+                ("20 x sqlite3 database /srv/app.db, made at myapp/db.py:12 in get_db",),
+                (1, 2, 3, 4),
+            ),
+            ResourceGrowth("threads", True, "flat", 0, 0, series=(0, 0, 0, 0)),
+        ),
     )
     bounded = MemguardResult(
         passed=True,

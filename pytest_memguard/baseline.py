@@ -89,6 +89,8 @@ class BaselineEntry:
 
     growth_kb: float
     types: tuple[TypeGrowth, ...] = ()
+    #: Each count's growth (``fds``, ``threads``, ``tasks``, ``processes``) as recorded.
+    resources: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -310,6 +312,14 @@ def compare(
         detail += f"; allowed up to {kib(allowed)}"
         if new_types:
             detail += f"; newly growing: {', '.join(new_types)}"
+    counts = {r.key: r.growth for r in result.resources}
+    rose = [
+        f"{k} {entry.resources.get(k, 0):+,} -> {n:+,}"
+        for k, n in counts.items()
+        if n > entry.resources.get(k, 0)
+    ]
+    if rose:  # exact counts: shown when they rose, judged by their own bounds (max_fds...)
+        detail += f"; more open than in the baseline: {', '.join(rose)}"
     message = f"{status}: {kib(entry.growth_kb)} -> {kib(current)} ({detail})"
     return Comparison(key, status, current, entry.growth_kb, allowed, tolerance, message, new_types)
 
@@ -373,7 +383,9 @@ def save_baseline(
         if result.measured:
             key = baseline_key(result)
             measured.add(key)
-            tests[key] = _entry_json(BaselineEntry(result.growth_kb, result.types[:BASELINE_TYPES]))
+            counts = {r.key: r.growth for r in result.resources}
+            entry = BaselineEntry(result.growth_kb, result.types[:BASELINE_TYPES], counts)
+            tests[key] = _entry_json(entry)
     kept = 0
     if previous is not None:
         for key, entry in previous.tests.items():
@@ -399,6 +411,7 @@ def _entry_json(entry: BaselineEntry) -> dict[str, object]:
             {"name": t.name, "size_delta": t.size_delta, "count_delta": t.count_delta}
             for t in entry.types[:BASELINE_TYPES]
         ],
+        **({"resources": dict(sorted(entry.resources.items()))} if entry.resources else {}),
     }
 
 
@@ -467,7 +480,15 @@ def _parse_entry(path: str, key: str, value: object) -> BaselineEntry:
                 "size_delta and count_delta (at most 64-bit)",
             )
         types.append(TypeGrowth(item["name"], item["count_delta"], item["size_delta"]))
-    return BaselineEntry(float(growth), tuple(types))
+    counts = value.get("resources", {})
+    if not isinstance(counts, dict) or not all(
+        isinstance(k, str) and _is_number(v, MAX_TYPE_DELTA, integer=True)
+        for k, v in counts.items()
+    ):
+        raise BaselineError(
+            path, f"{where}.resources must be an object mapping count names to integers"
+        )
+    return BaselineEntry(float(growth), tuple(types), counts)
 
 
 def _is_number(value: object, bound: float, *, integer: bool = False) -> bool:

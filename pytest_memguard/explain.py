@@ -12,9 +12,7 @@ cut; allocation sites are code locations, never rewritten.
 from __future__ import annotations
 
 import gc
-import os
 import sys
-import sysconfig
 import tracemalloc
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -25,6 +23,7 @@ from pytest_memguard.measure import frozen_heap
 from pytest_memguard.redact import Secrets
 from pytest_memguard.result import TypeGrowth
 from pytest_memguard.retainers import Holder, Lengths, added_items, holders, new_items
+from pytest_memguard.sites import is_hidden, is_user_file, where
 
 #: Frames tracemalloc keeps per allocation: enough to reach the user's code through a
 #: framework (Flask, werkzeug), few enough that each traced allocation stays cheap.
@@ -37,15 +36,6 @@ SITE_SHARE = 0.2
 SITE_FRAMES = 3
 #: Items made during the pass that a container which did not grow must hold to be named.
 MIN_REPLACED = 8
-_HIDDEN = (
-    os.sep + "_pytest" + os.sep,
-    os.sep + "pluggy" + os.sep,
-    os.sep + "pytest_memguard" + os.sep,
-    os.sep + "pympler" + os.sep,
-    os.sep + "objgraph",
-    "<frozen ",
-    os.sep + "tracemalloc.py",
-)
 
 
 @dataclass(frozen=True)
@@ -161,7 +151,7 @@ def _allocated_in_pass(obj: object) -> bool:
 
 
 def _visible(frame: tracemalloc.Frame) -> bool:
-    return not any(part in frame.filename for part in _HIDDEN)
+    return not is_hidden(frame.filename)
 
 
 def _sites(before: tracemalloc.Snapshot, after: tracemalloc.Snapshot) -> tuple[str, ...]:
@@ -189,27 +179,9 @@ def _sites(before: tracemalloc.Snapshot, after: tracemalloc.Snapshot) -> tuple[s
     return tuple(lines)  # file:line only: code locations are never redacted
 
 
-_LIBRARY_DIRS = tuple(
-    {sysconfig.get_paths()[key] + os.sep for key in ("stdlib", "platstdlib", "purelib", "platlib")}
-)
-
-
 def _is_user_code(frame: tracemalloc.Frame) -> bool:
-    """Neither the standard library nor an installed package: the project's own code."""
-    return not frame.filename.startswith(_LIBRARY_DIRS) and "site-packages" not in frame.filename
+    return is_user_file(frame.filename)
 
 
 def _where(frame: tracemalloc.Frame) -> str:
-    """``file:line``, relative to the working directory or to site-packages when possible."""
-    path = frame.filename
-    marker = os.sep + "site-packages" + os.sep
-    if marker in path:
-        path = path.split(marker, 1)[1]
-    else:
-        try:
-            relative = os.path.relpath(path)
-        except ValueError:
-            relative = path
-        if not relative.startswith(".."):
-            path = relative
-    return f"{path}:{frame.lineno}"
+    return where(frame.filename, frame.lineno)

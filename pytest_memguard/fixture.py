@@ -47,12 +47,18 @@ class Memguard:
         iterations: int | None = None,
         warmup: int | None = None,
         ignore: Sequence[str] | None = None,
+        max_fds: int | None = None,
+        max_threads: int | None = None,
+        max_tasks: int | None = None,
+        max_processes: int | None = None,
     ) -> MemguardResult:
-        """Call ``fn()`` repeatedly and fail the test if the memory it keeps is not bounded."""
+        """Call ``fn()`` repeatedly and fail the test if the memory it keeps, or the descriptors,
+        threads, asyncio tasks or child processes it leaves open, are not bounded."""
         __tracebackhide__ = True
         if not callable(fn):
             raise TypeError(f"memguard.run() needs a callable, got {type(fn).__name__}")
         keywords = _keywords(max_growth_kb, iterations, warmup, ignore)
+        keywords.update(_bounds(max_fds, max_threads, max_tasks, max_processes))
         settings = self._settings(keywords, "memguard.run()")
         name = getattr(fn, "__qualname__", type(fn).__name__)
         return self._session.judge(self._item, fn, settings, label=f"run({name})")
@@ -70,13 +76,20 @@ class Memguard:
         iterations: int | None = None,
         warmup: int | None = None,
         ignore: Sequence[str] | None = None,
+        max_fds: int | None = None,
+        max_threads: int | None = None,
+        max_tasks: int | None = None,
+        max_processes: int | None = None,
         **request_kwargs: Any,
     ) -> MemguardResult:
         """Send the request(s) to any WSGI app through werkzeug's test client, repeatedly."""
         __tracebackhide__ = True
         return self._web(
             "memguard.wsgi()",
-            _keywords(max_growth_kb, iterations, warmup, ignore),
+            {
+                **_keywords(max_growth_kb, iterations, warmup, ignore),
+                **_bounds(max_fds, max_threads, max_tasks, max_processes),
+            },
             lambda options: WsgiCall(app_or_client, path, **options),
             _options(method, auth, headers, expect_status, request_kwargs),
         )
@@ -94,13 +107,20 @@ class Memguard:
         iterations: int | None = None,
         warmup: int | None = None,
         ignore: Sequence[str] | None = None,
+        max_fds: int | None = None,
+        max_threads: int | None = None,
+        max_tasks: int | None = None,
+        max_processes: int | None = None,
         **request_kwargs: Any,
     ) -> MemguardResult:
         """Send the request(s) through the Flask test client with Basic Auth, repeatedly."""
         __tracebackhide__ = True
         return self._web(
             "memguard.flask()",
-            _keywords(max_growth_kb, iterations, warmup, ignore),
+            {
+                **_keywords(max_growth_kb, iterations, warmup, ignore),
+                **_bounds(max_fds, max_threads, max_tasks, max_processes),
+            },
             lambda options: FlaskCall(app_or_client, path, **options),
             _options(method, auth, headers, expect_status, request_kwargs),
         )
@@ -119,6 +139,10 @@ class Memguard:
         iterations: int | None = None,
         warmup: int | None = None,
         ignore: Sequence[str] | None = None,
+        max_fds: int | None = None,
+        max_threads: int | None = None,
+        max_tasks: int | None = None,
+        max_processes: int | None = None,
         **request_kwargs: Any,
     ) -> MemguardResult:
         """Send the request(s) to an ASGI app (Starlette, FastAPI, Quart) through httpx's
@@ -128,7 +152,10 @@ class Memguard:
 
         return self._web(
             "memguard.asgi()",
-            _keywords(max_growth_kb, iterations, warmup, ignore),
+            {
+                **_keywords(max_growth_kb, iterations, warmup, ignore),
+                **_bounds(max_fds, max_threads, max_tasks, max_processes),
+            },
             lambda options: AsgiCall(app, path, lifespan=lifespan, **options),
             _options(method, auth, headers, expect_status, request_kwargs),
         )
@@ -154,6 +181,10 @@ class Memguard:
         iterations: int | None = None,
         warmup: int | None = None,
         ignore: Sequence[str] | None = None,
+        max_fds: int | None = None,
+        max_threads: int | None = None,
+        max_tasks: int | None = None,
+        max_processes: int | None = None,
         **request_kwargs: Any,
     ) -> MemguardResult:
         """Send the request(s) through Django's test client (``client=``: pytest-django's
@@ -163,7 +194,10 @@ class Memguard:
 
         return self._web(
             "memguard.django()",
-            _keywords(max_growth_kb, iterations, warmup, ignore),
+            {
+                **_keywords(max_growth_kb, iterations, warmup, ignore),
+                **_bounds(max_fds, max_threads, max_tasks, max_processes),
+            },
             lambda options: DjangoCall(path, client=client, **options),
             _options(method, auth, headers, expect_status, request_kwargs),
         )
@@ -228,6 +262,13 @@ def _options(
         "expect_status": expect_status,
         "request_kwargs": request_kwargs,
     }
+
+
+def _bounds(
+    fds: int | None, threads: int | None, tasks: int | None, processes: int | None
+) -> dict[str, object]:
+    """A call's bounds on the counts (``None``: not given)."""
+    return {"max_fds": fds, "max_threads": threads, "max_tasks": tasks, "max_processes": processes}
 
 
 @pytest.fixture

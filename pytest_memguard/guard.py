@@ -11,11 +11,11 @@ from array import array
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
-from pytest_memguard import census, measure, verdict
+from pytest_memguard import census, measure, resource_sites, resources, verdict
 from pytest_memguard.caches import CacheDropper, HolderSizes, IgnoreList, describe
 from pytest_memguard.explain import explain
 from pytest_memguard.redact import Secrets
-from pytest_memguard.result import MemguardResult, TypeGrowth
+from pytest_memguard.result import MemguardResult, ResourceGrowth, TypeGrowth
 from pytest_memguard.settings import Settings
 from pytest_memguard.units import kib
 
@@ -44,6 +44,7 @@ class _Run:
     ignore: IgnoreList
     own_threads: Callable[[], Collection[int]] = frozenset
     roots: Sequence[tuple[str, object]] = ()
+    count_resources: bool = True
 
     def replays(
         self, calls: int, first: int, reason: str, raised: list[BaseException]
@@ -85,8 +86,12 @@ def guard(
     max_explain_calls: int = EXPLAIN_CALLS,
     own_threads: Callable[[], Collection[int]] = frozenset,
     roots: Sequence[tuple[str, object]] = (),
+    count_resources: bool = True,
 ) -> MemguardResult:
     """Measure ``fn``, decide, explain a failure, and return the result as plain data.
+
+    ``count_resources=False`` judges memory only: what the counts cost is measured against it
+    (``benchmarks/resources.py``).
 
     ``warmup_done`` counts calls already made (the original test call in marker mode) toward
     the warm-up, and ``seen_warnings`` are the warnings they raised, already shown.
@@ -104,7 +109,16 @@ def guard(
         return unmeasured(settings, "not measured (--memguard-disable)", label, nodeid)
     ignore = IgnoreList(settings.ignore)
     run = _Run(
-        fn, settings, reset, warmup_done, seen_warnings, CacheDropper(), ignore, own_threads, roots
+        fn,
+        settings,
+        reset,
+        warmup_done,
+        seen_warnings,
+        CacheDropper(),
+        ignore,
+        own_threads,
+        roots,
+        count_resources,
     )
     samples, disturbed, ignored_kb = _measure(run)
     decision = verdict.decide(samples.retained, limit_bytes=settings.limit_bytes)
@@ -116,13 +130,15 @@ def guard(
     types = tuple(t for t in samples.tracked if not ignore.type(t.name))
     explanation: tuple[str, ...] = ()
     calls = 0  # of the explanation pass, run only after a failed verdict
+    first = max(settings.warmup, warmup_done) + samples.iterations  # calls made so far
     if not decision.passed:
         calls = min(explain_calls(per_call, samples.iterations), max_explain_calls)
-        first = max(settings.warmup, warmup_done) + samples.iterations  # calls made so far
         found, explanation = _explain(run, calls, first, decision.reason, secrets)
         types = found or types
+        first += calls
+    counts = _counts(run, samples, first, secrets)
     return MemguardResult(
-        passed=decision.passed,
+        passed=decision.passed and all(c.passed for c in counts),
         growth_kb=round(decision.growth_bytes / 1024, 3),
         limit_kb=settings.max_growth_kb,
         iterations=samples.iterations,
@@ -138,7 +154,85 @@ def guard(
         ignored=_ignored(run.dropper, ignore, ignored_kb),
         disturbed=disturbed,
         explain_calls=calls,
+        resources=counts,
     )
+
+
+def _counts(
+    run: _Run, samples: measure.Samples, first: int, secrets: Callable[[], Secrets]
+) -> tuple[ResourceGrowth, ...]:
+    """Each count's verdict; the failed ones explained by a pass of their own."""
+    __tracebackhide__ = True
+    settings = run.settings
+    decisions = [
+        verdict.decide_count(key, series, bound=settings.bound(key))
+        for key, series in samples.counts.series.items()
+    ]
+    failed = tuple(d.key for d in decisions if not d.passed)
+    found: dict[str, resource_sites.Found] = {}
+    if failed:
+        calls = min(samples.iterations, EXPLAIN_MIN_CALLS)
+        reason = "; ".join(count_reason(d, "") for d in decisions if not d.passed)
+        found = _explain_counts(run, calls, first, reason, failed, secrets)
+    out = []
+    for d in decisions:
+        what = found[d.key] if d.key in found else resource_sites.Found("", ())
+        out.append(
+            ResourceGrowth(
+                key=d.key,
+                passed=d.passed,
+                shape=d.shape,
+                growth=d.growth,
+                bound=d.bound,
+                per_call=round(d.per_call, 3),
+                reason="" if d.passed else count_reason(d, what.what),
+                what=what.what,
+                explanation=what.lines
+                + (("held by:", *(f"  {line}" for line in what.holder)) if what.holder else ()),
+                series=array("q", samples.counts.of(d.key)),
+            )
+        )
+    return tuple(out)
+
+
+def _explain_counts(
+    run: _Run,
+    calls: int,
+    first: int,
+    reason: str,
+    keys: tuple[str, ...],
+    secrets: Callable[[], Secrets],
+) -> dict[str, resource_sites.Found]:
+    """What the failed counts gained over ``calls`` more calls, and where it was made; as in
+    :func:`_explain`, a fault of the explanation never hides the verdict."""
+    __tracebackhide__ = True
+    raised: list[BaseException] = []
+    try:
+        return resource_sites.explain(run.replays(calls, first, reason, raised), keys, secrets())
+    except BaseException as exc:
+        if not isinstance(exc, Exception) or any(exc is e for e in raised):
+            raise
+        failed = resource_sites.Found("", (f"(no explanation: {type(exc).__name__})",))
+        return dict.fromkeys(keys, failed)
+    finally:
+        raised.clear()
+
+
+def count_reason(d: verdict.CountDecision, what: str) -> str:
+    """``still growing: +1 file descriptor per call (sqlite3 database /tmp/app.db)``."""
+    if d.shape == "growing":
+        n = round(d.per_call)
+        if n >= 1:  # a background thread may make them a call late: the rate is rounded
+            text = f"still growing: +{n} {resources.noun(d.key, n)} per call"
+        else:
+            text = f"still growing: +1 {resources.noun(d.key, 1)} every ~{d.every} calls"
+    else:
+        text = (
+            f"{d.growth} more {resources.noun(d.key, d.growth)} than after warm-up, over the"
+            f" bound of {d.bound} (max_{d.key}={d.bound}; raise it if a pool is meant to keep"
+            " them)"
+        )
+    return f"{text} ({what})" if what else text
 
 
 def _measure(run: _Run) -> tuple[measure.Samples, str, float]:
@@ -149,9 +243,17 @@ def _measure(run: _Run) -> tuple[measure.Samples, str, float]:
     holders = run.ignore.resolve()  # held only for the run, to measure what they keep
 
     def extend(samples: measure.Samples) -> int:
-        return verdict.extension(
+        more = verdict.extension(
             samples.retained, iterations=settings.iterations, limit_bytes=settings.limit_bytes
         )
+        if more or samples.iterations >= 2 * settings.iterations:
+            return more
+        # A count rising within its bound may be a pool still filling: one more run.
+        for key, series in samples.counts.series.items():
+            d = verdict.decide_count(key, series, bound=settings.bound(key))
+            if d.shape == "growing" and d.growth <= d.bound:
+                return settings.iterations
+        return 0
 
     threads_before = measure.other_threads_cpu()
     samples = measure.measure(
@@ -167,6 +269,7 @@ def _measure(run: _Run) -> tuple[measure.Samples, str, float]:
             seen_warnings=run.seen_warnings,
             on_growth=run.dropper,
             ignored_bytes=HolderSizes(holders) if holders else None,
+            count_resources=run.count_resources,
         ),
     )
     threads_after = measure.other_threads_cpu()
@@ -228,7 +331,22 @@ def _ignored(dropper: CacheDropper, ignore: IgnoreList, ignored_kb: float) -> tu
 
 
 def failure_message(result: MemguardResult) -> str:
-    """The text of a :class:`LeakError`: numbers first, then what grew and where."""
+    """The text of a :class:`LeakError`: numbers first, then what grew and where; each failed
+    count (descriptors, threads...) has its own verdict line."""
+    lines = [] if result.memory_passed else _memory_lines(result)
+    for count in result.failed_resources:
+        lines.append(f"memguard: {result.label}: {count.reason}")
+        lines.append(
+            f"  {count.growth:+,} {resources.noun(count.key, count.growth)} over"
+            f" {result.iterations} measured calls (bound {count.bound}, max_{count.key})"
+        )
+        lines.extend(f"  {line}" for line in count.explanation)
+    if result.disturbed and result.memory_passed:
+        lines.append(f"  note: measurement disturbed: {result.disturbed}")
+    return "\n".join(lines)
+
+
+def _memory_lines(result: MemguardResult) -> list[str]:
     lines = [
         f"memguard: {result.label}: {result.reason}",
         f"  retained {result.growth_kb:,.1f} KiB (limit {result.limit_kb:,.1f} KiB)"
@@ -249,7 +367,7 @@ def failure_message(result: MemguardResult) -> str:
         lines.append(f"  {result.rejudged}")
     if result.disturbed:
         lines.append(f"  note: measurement disturbed: {result.disturbed}")
-    return "\n".join(lines)
+    return lines
 
 
 #: The exception's text in a not-judged result is cut here (after redaction).

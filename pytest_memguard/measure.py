@@ -30,8 +30,11 @@ from collections.abc import Callable, Collection, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 
+from pytest_memguard import resources
 from pytest_memguard.errors import passthrough
+from pytest_memguard.resource_warnings import UnclosedWarnings, is_unclosed
 from pytest_memguard.result import TypeGrowth
+from pytest_memguard.verdict import WINDOWS
 
 #: Bytes assumed per pymalloc block: small objects fall in 16-byte size classes and the common
 #: retained ones (short strings, small tuples and ints, list slots) sit near 64 bytes.
@@ -173,6 +176,9 @@ class Samples:
     warmup: int
     tracked: tuple[TypeGrowth, ...] = ()  # gc-tracked types made by the measured calls
     ignored_bytes: tuple[int, ...] = ()  # growth of holders the user asked to ignore
+    #: Open descriptors, threads, tasks and processes after each call, relative to the end
+    #: of warm-up, by kind (see :mod:`pytest_memguard.resources`); a kind not read is absent.
+    counts: resources.Counts = resources.NO_COUNTS
 
     @property
     def iterations(self) -> int:
@@ -203,7 +209,8 @@ class _WarningsAside:
     call that warns would look like a leak of one ``WarningMessage`` per call. Distinct warnings
     (at most ``MAX_KEPT_WARNINGS``) not in ``seen`` are re-emitted once the loop is over, under
     the filters in force (``-W error`` makes them fail the test), saying on which call each was
-    first raised.
+    first raised. ``ResourceWarning`` s are told about with the call that left the unclosed
+    object and the line that opened it (see :mod:`pytest_memguard.resource_warnings`).
     """
 
     def __init__(self, seen: Collection[WarningKey] = ()) -> None:
@@ -211,9 +218,15 @@ class _WarningsAside:
         self.call = 0  # the call running now, set by the loop
         self.kept: dict[WarningKey, tuple[warnings.WarningMessage, int]] = {}
         self.log: list[warnings.WarningMessage] = []
+        self.unclosed = UnclosedWarnings()
+        #: One more call of the code, to find where unclosed objects were opened.
+        self.replay: Callable[[], None] | None = None
 
     def drain(self) -> None:
         for message in self.log:
+            if is_unclosed(message):
+                self.unclosed.add(message, self.call)
+                continue
             key = warning_key(message)
             if key not in self.seen and key not in self.kept and len(self.kept) < MAX_KEPT_WARNINGS:
                 self.kept[key] = (message, self.call)
@@ -225,6 +238,9 @@ class _WarningsAside:
         self.kept.clear()
         for message, call in kept:
             reemit(message, note=f"memguard: first raised on call {call}")
+        if self.replay is not None:
+            self.unclosed.locate(self.replay)
+        self.unclosed.reemit()
 
 
 def reemit(message: warnings.WarningMessage, *, note: str | None = None) -> None:
@@ -324,6 +340,7 @@ class Loop:
     seen_warnings: Collection[WarningKey] = ()
     on_growth: Callable[[], None] | None = None
     ignored_bytes: Callable[[], int] | None = None
+    count_resources: bool = False
 
     @property
     def capacity(self) -> int:
@@ -349,6 +366,14 @@ class _Counters:
         # What the plugin itself changed in the two counters between calls (deciding to
         # extend the run), kept out of every later sample.
         self.offset = array("q", bytes(16))
+        self.reader = resources.Reader() if loop.count_resources else None
+        keys = self.reader.keys if self.reader is not None else ()
+        self.counts = [array("q", bytes(size)) for _ in keys]
+        self.keys = keys
+        self.baseline = [0] * len(keys)
+        self.stride = resources.stride(loop.iterations, WINDOWS)
+        self.tail = loop.iterations // 2  # where the verdict's tail starts (unless extended)
+        self.read = bytearray(loop.capacity + 1)  # 1 where the counts were read
 
     def sample(self, i: int) -> None:
         """Collect, drop what is not the code's, then read the counters into index ``i``."""
@@ -364,6 +389,17 @@ class _Counters:
         self.malloc_bytes[i] = malloc_in_use() - self.offset[1]
         if self.loop.ignored_bytes is not None:
             self.ignored[i] = self.loop.ignored_bytes()
+        # After the memory counters: what reading the counts allocates is freed before the
+        # next memory sample.
+        # The verdict reads the tail: the first half is read for the chart, less often.
+        step = self.stride if i >= self.tail else self.stride * resources.HEAD_STRIDE
+        if self.reader is not None and i % step == 0:  # between reads: the last one read
+            self.read[i] = 1
+            values = self.reader.settled(self.baseline) if i else self.reader.read()
+            for counts, value in zip(self.counts, values, strict=True):
+                counts[i] = value
+            if i == 0:
+                self.baseline[:] = values
 
     def more(self, done: int) -> int:
         """How many more calls ``extend`` asks for after ``done``; what asking allocated is
@@ -386,6 +422,12 @@ class _Counters:
             self.loop.warmup,
             tracked,
             tuple(x - x0 for x in self.ignored[1 : n + 1]),
+            resources.Counts(
+                {
+                    key: resources.filled(values, self.read, n)
+                    for key, values in zip(self.keys, self.counts, strict=True)
+                }
+            ),
         )
 
 
@@ -398,11 +440,14 @@ def measure(fn: Callable[[], object], loop: Loop) -> Samples:
     tracked: tuple[TypeGrowth, ...] = ()
     try:
         with _warnings_aside(loop.seen_warnings) as aside, ExitStack() as stack:
+            aside.replay = lambda: (counters.reset(), fn(), None)[-1]
             done, froze = _calls(fn, counters, aside, stack)
             if loop.census is not None and froze:
                 tracked = loop.census()
     finally:
         saved.restore()
+        if counters.reader is not None:
+            counters.reader.close()
     return counters.samples(done, tracked)
 
 

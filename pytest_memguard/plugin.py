@@ -47,6 +47,21 @@ OPTIONS: tuple[tuple[str, str, str, str], ...] = (
         "retained growth bound in KiB for every guarded test"
         f" (default {_settings.DEFAULT_MAX_GROWTH_KB:g})",
     ),
+    *(
+        (
+            f"max-{key}",
+            "string",
+            "N",
+            f"how many more {what} than after warm-up a guarded test may keep open (a pool"
+            " that fills); a count that keeps rising always fails (default 0)",
+        )
+        for key, what in (
+            ("fds", "file descriptors (files, sockets, pipes)"),
+            ("threads", "threads"),
+            ("tasks", "pending asyncio tasks"),
+            ("processes", "child processes"),
+        )
+    ),
     ("disable", "bool", "", "ignore memguard markers; run() and the drivers call once"),
     (
         "fixtures",
@@ -89,7 +104,17 @@ OPTIONS: tuple[tuple[str, str, str, str], ...] = (
     ),
 )
 #: The options that feed ``Settings`` (per-test measuring); the others are run-wide.
-SETTINGS_OPTIONS = ("iterations", "warmup", "max-growth-kb", "disable", "fixtures")
+SETTINGS_OPTIONS = (
+    "iterations",
+    "warmup",
+    "max-growth-kb",
+    "max-fds",
+    "max-threads",
+    "max-tasks",
+    "max-processes",
+    "disable",
+    "fixtures",
+)
 SESSION_PLUGIN = "memguard-session"
 #: Where ``--memguard-scan PATH`` leaves a test path it took for its value.
 STRAY_PATHS = "memguard_stray_paths"
@@ -168,11 +193,12 @@ class _OptionalMode(argparse.Action):
 
 def marker_help() -> str:
     return (
-        "memguard(max_growth_kb=None, iterations=None, warmup=None, ignore=None,"
-        " fixtures=None): replay the"
-        " test and fail it when retained memory keeps growing or exceeds max_growth_kb"
-        " (fixtures='auto', 'fresh' or 'reuse': how replays get function-scoped fixtures); with"
-        " the memguard fixture, set the defaults of its calls instead."
+        "memguard(max_growth_kb=None, iterations=None, warmup=None, ignore=None, max_fds=None,"
+        " max_threads=None, max_tasks=None, max_processes=None, fixtures=None): replay the test"
+        " and fail it when retained memory or open descriptors, threads, asyncio tasks or child"
+        " processes keep growing or exceed their bounds (fixtures='auto', 'fresh' or 'reuse':"
+        " how replays get function-scoped fixtures); with the memguard fixture, set the"
+        " defaults of its calls instead."
     )
 
 

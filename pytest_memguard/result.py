@@ -28,6 +28,40 @@ class TypeGrowth:
 
 
 @dataclass(frozen=True)
+class ResourceGrowth:
+    """One count (``fds``, ``threads``, ``tasks``, ``processes``) of a guarded run and its
+    verdict: ``growth`` more than at the end of warm-up, ``bound`` allowed."""
+
+    key: str
+    passed: bool
+    shape: Shape
+    growth: int
+    bound: int
+    per_call: float = 0.0  # over the tail, when growing
+    reason: str = ""  # the verdict line of a failed count
+    what: str = ""  # what most new ones are ("sqlite3 database /tmp/app.db"), if explained
+    explanation: tuple[str, ...] = ()  # redacted: what they are and where they were made
+    series: Sequence[int] = field(default_factory=lambda: array("q"))
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.series, array):
+            object.__setattr__(self, "series", array("q", self.series))
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["explanation"] = list(self.explanation)
+        data["series"] = list(self.series)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ResourceGrowth:
+        values = dict(data)
+        values["explanation"] = tuple(values.get("explanation", ()))
+        values["series"] = array("q", values.get("series", ()))
+        return cls(**values)
+
+
+@dataclass(frozen=True)
 class MemguardResult:
     """What a guarded run measured and decided.
 
@@ -66,6 +100,9 @@ class MemguardResult:
     scan_seconds: float = 0.0
     #: Why the run was judged again with fresh fixtures ("" when it was not), in one line.
     rejudged: str = ""
+    #: Open descriptors, threads, asyncio tasks and child processes: each count's verdict
+    #: (``passed`` is False when memory or any of them failed).
+    resources: tuple[ResourceGrowth, ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.series, array):
@@ -83,6 +120,17 @@ class MemguardResult:
         return "" if self.label in ("", TEST_BODY) else self.label
 
     @property
+    def failed_resources(self) -> tuple[ResourceGrowth, ...]:
+        return tuple(r for r in self.resources if not r.passed)
+
+    @property
+    def memory_passed(self) -> bool:
+        """The memory verdict alone (``passed`` also needs every count's)."""
+        if self.passed or not self.failed_resources:
+            return self.passed
+        return self.shape != "growing" and self.growth_kb <= self.limit_kb
+
+    @property
     def top_type(self) -> TypeGrowth | None:
         return self.types[0] if self.types else None
 
@@ -92,6 +140,7 @@ class MemguardResult:
         data["series"] = list(self.series)
         data["explanation"] = list(self.explanation)
         data["ignored"] = list(self.ignored)
+        data["resources"] = [r.to_dict() for r in self.resources]
         return data
 
     @classmethod
@@ -101,5 +150,8 @@ class MemguardResult:
         values["series"] = array("q", values.get("series", ()))
         values["explanation"] = tuple(values.get("explanation", ()))
         values["ignored"] = tuple(values.get("ignored", ()))
+        values["resources"] = tuple(
+            ResourceGrowth.from_dict(r) for r in values.get("resources", ())
+        )
         values["statuses"] = {int(k): int(v) for k, v in values.get("statuses", {}).items()}
         return cls(**values)

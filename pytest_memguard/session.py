@@ -552,6 +552,7 @@ def _add_properties(
             ("memguard_growth_kb", round(result.growth_kb, 3)),
             ("memguard_limit_kb", round(result.limit_kb, 3)),
             (_xdist.GUARDED_PROPERTY, result.shape),
+            *((f"memguard_{r.key}", r.growth) for r in result.resources),
         ]
     )
     if comparison is not None:

@@ -12,6 +12,7 @@ import difflib
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 from pytest_memguard.verdict import MIN_ITERATIONS
@@ -43,10 +44,21 @@ class Settings:
     #: ones for every call, or "auto": reuse, and judge again with fresh ones when a replay
     #: raises or the only holder of the growth is one of the test's own fixtures.
     fixtures: str = "auto"
+    #: How many more open descriptors, threads, asyncio tasks and child processes than at the
+    #: end of warm-up a run may keep (a pool that fills lazily); a count still growing fails.
+    max_fds: int = 0
+    max_threads: int = 0
+    max_tasks: int = 0
+    max_processes: int = 0
 
     @property
     def limit_bytes(self) -> int:
         return int(self.max_growth_kb * 1024)
+
+    def bound(self, key: str) -> int:
+        """The growth allowed for the count ``key`` (``fds``, ``threads``...)."""
+        value: int = getattr(self, f"max_{key}")
+        return value
 
 
 def parse_count(value: object, *, name: str, source: str, minimum: int, why: str = "") -> int:
@@ -161,6 +173,14 @@ _BOOLS = {
     "": False,
 }
 
+#: The counts with a bound of their own, as :mod:`pytest_memguard.resources` names them.
+COUNTED = ("fds", "threads", "tasks", "processes")
+
+
+def _parse_bound(value: object, source: str, *, name: str) -> int:
+    return parse_count(value, name=name, source=source, minimum=0)
+
+
 _TOO_FEW = (
     f" (fewer than {MIN_ITERATIONS} measured calls are too few to tell a steady rise from"
     " a one-time step)"
@@ -175,10 +195,21 @@ _PARSERS: dict[str, Callable[[object, str], Any]] = {
     "disable": lambda v, s: parse_bool(v, name="disable", source=s),
     "ignore": lambda v, s: parse_ignore(v, name="ignore", source=s),
     "fixtures": lambda v, s: parse_choice(v, name="fixtures", source=s, choices=FIXTURES),
+    **{f"max_{key}": partial(_parse_bound, name=f"max_{key}") for key in COUNTED},
 }
 
 #: Keywords the marker and the fixture's calls accept (``disable`` is a run-wide switch).
-KEYWORDS = ("max_growth_kb", "iterations", "warmup", "ignore", "fixtures")
+KEYWORDS = (
+    "max_growth_kb",
+    "iterations",
+    "warmup",
+    "ignore",
+    "fixtures",
+    "max_fds",
+    "max_threads",
+    "max_tasks",
+    "max_processes",
+)
 
 
 def check_keywords(keywords: Mapping[str, object], *, source: str) -> dict[str, Any]:

@@ -25,6 +25,7 @@ can be told from one step; settings refuse fewer.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -212,3 +213,62 @@ def decide(retained: Sequence[int], *, limit_bytes: int) -> Decision:
         t.noise_bytes,
         t.steps,
     )
+
+
+# -- counts: descriptors, threads, tasks, processes ------------------------------------------
+
+
+@dataclass(frozen=True)
+class CountDecision:
+    """The verdict on one count (open descriptors, threads...) over the measured calls.
+
+    Counts are exact, and what a call opens and closes again (a thread still exiting, a
+    connection the garbage collector closes) only ever adds to them for a while: the
+    **level** of a window is its lowest count, so a resource that comes and goes is never
+    taken for one that stays. The count is **growing** when the level rises from each window
+    of the tail to the next (``WINDOWS`` windows of the second half); the **growth** is the
+    level of the last window over the end of warm-up. A count that rose and settled (a pool
+    that fills lazily) passes while its growth is within the bound.
+    """
+
+    key: str
+    passed: bool
+    shape: Shape
+    growth: int
+    bound: int
+    per_call: float  # over the tail; 0 unless growing
+
+    @property
+    def every(self) -> int:
+        """One more every this many calls, for a growing count slower than one per call."""
+        return round(1 / self.per_call) if self.per_call > 0 else 0
+
+
+def count_levels(series: Sequence[int]) -> list[int]:
+    """The lowest count of each window of the tail (empty when too few calls)."""
+    n = len(series)
+    start = n // 2
+    width = (n - start) // WINDOWS
+    if width < 1:
+        return []
+    levels = []
+    for k in range(WINDOWS):
+        end = n if k == WINDOWS - 1 else start + (k + 1) * width
+        levels.append(min(series[start + k * width : end]))
+    return levels
+
+
+def decide_count(key: str, series: Sequence[int], *, bound: int) -> CountDecision:
+    """Judge the count ``key`` after each measured call, relative to the end of warm-up."""
+    levels = count_levels(series)
+    if not levels:
+        return CountDecision(key, True, "flat", 0, bound, 0.0)
+    growth = max(levels[-1], 0)
+    growing = all(b > a for a, b in itertools.pairwise(levels)) and growth > 0
+    if growing:
+        n = len(series)
+        width = (n - n // 2) // WINDOWS
+        per_call = (levels[-1] - levels[0]) / (width * (WINDOWS - 1))
+        return CountDecision(key, False, "growing", max(growth, series[-1]), bound, per_call)
+    shape: Shape = "flat" if growth == 0 else "plateau"
+    return CountDecision(key, growth <= bound, shape, growth, bound, 0.0)

@@ -105,3 +105,23 @@ def test_asgi_clients_benchmark_shows_the_drivers_client_undisturbed() -> None:
     # client (2 words), app (2-3 words), verdict, disturbed, time, lifespan, itself
     assert all(row[-5:-3] == ["passed", "0/1"] and row[-2:] == ["yes", "yes"] for row in rows)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_resource_benchmark_catches_its_leaks_with_their_lines() -> None:
+    """The corpus part only: the cost is a timing, which belongs to the benchmark."""
+    done = run_benchmark(
+        "resources.py",
+        "--scenarios",
+        "rleak_raw_fd,rleak_thread_per_request,rclean_thread_finishes",
+        "--cost-runs",
+        "0",
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    rows = [line.split() for line in done.stdout.splitlines() if line.startswith("r")]
+    verdicts = {(r[0], r[2]): r[3:5] for r in rows}
+    for mode in ("marker", "fixture"):
+        assert verdicts["rleak_raw_fd", mode] == ["caught", "fds"], done.stdout
+        assert verdicts["rleak_thread_per_request", mode] == ["caught", "threads"], done.stdout
+        assert verdicts["rclean_thread_finishes", mode][0] == "ok", done.stdout
+    assert all(r[-2] == "yes" for r in rows if r[0].startswith("rleak")), done.stdout

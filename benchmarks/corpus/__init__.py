@@ -22,6 +22,18 @@ Every module in ``SCENARIOS`` exposes the same interface:
   :func:`holder`). Clean modules have none.
 
 ``benchmarks/corpus_check.py`` verifies every ground truth independently with ``tracemalloc``.
+
+:data:`RESOURCE_SCENARIOS` (``rleak_*``, ``rclean_*``) leak or keep bounded what is not memory:
+file descriptors, sockets, threads, asyncio tasks, child processes. They have the same
+interface, and instead of ``HOLDER`` a leak names:
+
+* ``KIND``: the count that rises, ``"fds"``, ``"threads"``, ``"tasks"`` or ``"processes"``
+  (read it with :func:`kind`);
+* the line that makes the resource, marked with the comment ``# resource made here``
+  (read it with :func:`made_at`): memguard's failure must name it as ``file.py:LINE``.
+
+A clean one may set ``BOUNDS`` (keywords such as ``{"max_fds": 4}``, a pool that fills lazily;
+read with :func:`bounds`) and says why in its docstring. ``benchmarks/resources.py`` runs them.
 """
 
 from __future__ import annotations
@@ -63,9 +75,31 @@ SCENARIOS: list[str] = [
 ]
 
 
+#: Resource leaks first, then resource-clean apps (see the module docstring).
+RESOURCE_SCENARIOS: list[str] = [
+    "rleak_sqlite_stash",
+    "rleak_raw_fd",
+    "rleak_socket_open",
+    "rleak_thread_per_request",
+    "rleak_executor_per_request",
+    "rleak_task_no_reference",
+    "rleak_child_process",
+    "rclean_sqlite_teardown",
+    "rclean_fixed_pool",
+    "rclean_thread_finishes",
+    "rclean_shared_executor",
+    "rclean_subprocess_waited",
+    "rclean_task_awaited",
+]
+#: The comment that marks the line making a resource leak's resource.
+MADE_HERE = "# resource made here"
+_KINDS = ("fds", "threads", "tasks", "processes")
+
+
 def load(name: str) -> ModuleType:
-    """Import and return the scenario module ``name`` (one of ``SCENARIOS``)."""
-    if name not in SCENARIOS:
+    """Import and return the scenario module ``name`` (one of ``SCENARIOS`` or
+    ``RESOURCE_SCENARIOS``)."""
+    if name not in SCENARIOS and name not in RESOURCE_SCENARIOS:
         raise KeyError(f"unknown corpus scenario {name!r}")
     return importlib.import_module(f"{__name__}.{name}")
 
@@ -79,11 +113,14 @@ def bound_kb(module: ModuleType) -> int:
 
 
 def holder(module: ModuleType) -> str | None:
-    """The attribute that keeps a leak scenario's growth (its ``HOLDER``); ``None`` when clean.
+    """The attribute that keeps a leak scenario's growth (its ``HOLDER``); ``None`` when clean
+    (or a resource leak without one).
 
     Raises ``TypeError`` when a leak lacks a non-empty ``HOLDER`` or a clean scenario has one.
     """
     value = getattr(module, "HOLDER", None)
+    if getattr(module, "KIND", None) is not None and value is None:
+        return None  # a resource leak names its line (made_at), not necessarily a holder
     if module.GROUND_TRUTH == "clean":
         if value is not None:
             raise TypeError(f"{module.__name__} is clean and must not set HOLDER")
@@ -98,3 +135,33 @@ def holder(module: ModuleType) -> str | None:
 def names_holder(text: str, name: str) -> bool:
     """Whether a memguard failure ``text`` has a leak-trace hop ``├─ .name`` (``name`` whole)."""
     return re.search(rf"├─ \.{re.escape(name)}(?:\s|$)", text, re.MULTILINE) is not None
+
+
+def kind(module: ModuleType) -> str | None:
+    """The count a resource leak raises (its ``KIND``); ``None`` for a clean scenario."""
+    value = getattr(module, "KIND", None)
+    if module.GROUND_TRUTH == "clean":
+        if value is not None:
+            raise TypeError(f"{module.__name__} is clean and must not set KIND")
+        return None
+    if value not in _KINDS:
+        raise TypeError(f"{module.__name__}.KIND must be one of {_KINDS}, got {value!r}")
+    return str(value)
+
+
+def made_at(module: ModuleType) -> str:
+    """``file.py:LINE`` of the line marked :data:`MADE_HERE` in a resource leak's source."""
+    path = module.__file__ or ""
+    with open(path, encoding="utf-8") as source:
+        lines = [i for i, line in enumerate(source, 1) if line.rstrip().endswith(MADE_HERE)]
+    if len(lines) != 1:
+        raise TypeError(f"{module.__name__} must mark exactly one line with {MADE_HERE!r}")
+    return f"{path.rsplit('/', 1)[-1]}:{lines[0]}"
+
+
+def bounds(module: ModuleType) -> dict[str, int]:
+    """The keywords (``max_fds``...) a scenario's guarded runs get: its ``BOUNDS``, or none."""
+    value = getattr(module, "BOUNDS", {})
+    if not isinstance(value, dict) or not all(k in {f"max_{k}" for k in _KINDS} for k in value):
+        raise TypeError(f"{module.__name__}.BOUNDS must map max_fds... to ints, got {value!r}")
+    return dict(value)

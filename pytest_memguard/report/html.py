@@ -383,12 +383,20 @@ def _section(
     parts.append(chart_svg(result, chart_id=f"c{index}"))
     parts.append("</div><div><h3>Growing types</h3>")
     parts.append(_types_table(result))
+    if result.resources:
+        parts.append("<h3>Open resources</h3>")
+        parts.append(_resources_table(result))
     parts.append("</div></div>")
     if result.explanation:
         parts.append("<h3>Explanation</h3>")
         parts.append(f"<pre>{_e(chr(10).join(result.explanation))}</pre>")
     if result.rejudged:
         parts.append(f'<p class="sub">{_e(result.rejudged)}</p>')
+    for count in result.failed_resources:
+        parts.append(f"<h3>{_e(count.key)}</h3>")
+        parts.append(f'<p class="reason">{_e(count.reason)}</p>')
+        if count.explanation:
+            parts.append(f"<pre>{_e(chr(10).join(count.explanation))}</pre>")
     parts.append("</div></details></section>")
     return "\n".join(parts)
 
@@ -406,6 +414,41 @@ def _types_table(result: MemguardResult) -> str:
         '<table class="types"><thead><tr><th scope="col">Type</th>'
         '<th scope="col" class="num">Objects</th><th scope="col" class="num">Size</th>'
         f'<th scope="col">Source</th></tr></thead><tbody>{rows}</tbody></table>'
+    )
+
+
+def _resources_table(result: MemguardResult) -> str:
+    """Each count beside the memory chart: its growth over the bound, shape and series."""
+    rows = "".join(
+        f'<tr><td class="mono">{_e(r.key)}</td>'
+        f'<td class="num">{r.growth:+,}</td><td class="num">{r.bound:,}</td>'
+        f"<td>{_e(r.shape)}</td>"
+        f"<td>{'' if r.passed else chr(0x2717) + ' '}{_sparkline(r.series)}</td></tr>"
+        for r in result.resources
+    )
+    return (
+        '<table class="types resources"><thead><tr><th scope="col">Count</th>'
+        '<th scope="col" class="num">Growth</th><th scope="col" class="num">Bound</th>'
+        f'<th scope="col">Shape</th><th scope="col">Per call</th></tr></thead><tbody>{rows}'
+        "</tbody></table>"
+    )
+
+
+def _sparkline(series: Sequence[int], width: int = 120, height: int = 20) -> str:
+    """The count after each call as a small line (numbers only: nothing to escape)."""
+    if not series:
+        return "\u2013"
+    points = downsample([(float(i), float(v)) for i, v in enumerate(series)])
+    lo = min(y for _, y in points)
+    hi = max(max(y for _, y in points), lo + 1)
+    last = max(len(series) - 1, 1)
+    coords = " ".join(
+        f"{x / last * width:.1f},{height - (y - lo) / (hi - lo) * height:.1f}" for x, y in points
+    )
+    return (
+        f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img"'
+        f' aria-label="from {int(lo)} to {int(points[-1][1])}"><polyline fill="none"'
+        f' stroke="currentColor" points="{coords}"/></svg>'
     )
 
 

@@ -43,6 +43,7 @@ TEST_FIELDS = (
     "rejudged",
     "scan",
     "scan_seconds",
+    "resources",
 )
 
 

@@ -25,9 +25,18 @@ HEADERS = (
 )
 BASELINE_HEADER = "baseline"
 STATUS_HEADER = "status"
+RESOURCES_HEADER = "resources"
 #: Columns left out, in this order, while the table is wider than the terminal; the test, its
 #: verdict and its growth always stay.
-DROP_ORDER = ("top growing type", "limit", "per call", "shape", STATUS_HEADER, BASELINE_HEADER)
+DROP_ORDER = (
+    "top growing type",
+    "limit",
+    "per call",
+    "shape",
+    STATUS_HEADER,
+    BASELINE_HEADER,
+    RESOURCES_HEADER,
+)
 #: The test column is shortened from the middle, down to this many characters.
 MIN_NAME = 24
 GAP = "  "
@@ -74,6 +83,17 @@ def rows(
             row = (*row[:-1], baseline_cell(comparison_of(r, baseline_deltas)), row[-1])
         out.append(row)
     return out
+
+
+def resources_cell(result: MemguardResult) -> str:
+    """The counts that grew or failed, e.g. ``fds +200 growing, threads +2``; ``-`` otherwise."""
+    cells = [
+        f"{r.key} {r.growth:+,}{' growing' if r.shape == 'growing' else ''}"
+        + ("" if r.passed else " FAILED")
+        for r in result.resources
+        if r.growth or not r.passed
+    ]
+    return ", ".join(cells) or "-"
 
 
 def status_cell(result: MemguardResult) -> str:
@@ -126,8 +146,9 @@ def render(
 
     With ``baseline_deltas`` (a baseline was given, even if it matched nothing) a "baseline"
     column shows each comparison; a "status" column shows the HTTP status codes of web driver
-    runs; ``missing`` lists guarded tests whose results never arrived (their xdist worker
-    crashed), so an incomplete report says so instead of looking complete. With ``width`` (the
+    runs; a "resources" column the counts (descriptors, threads...) that grew or failed;
+    ``missing`` lists guarded tests whose results never arrived (their xdist worker crashed),
+    so an incomplete report says so instead of looking complete. With ``width`` (the
     terminal's), the table is made to fit it (see :func:`fit`).
     """
     headers: tuple[str, ...] = HEADERS
@@ -137,6 +158,10 @@ def render(
     if any(r.statuses for r in results):
         at = headers.index("shape") + 1
         cells = [STATUS_HEADER, *(status_cell(r) for r in results)]
+        table = [(*row[:at], cell, *row[at:]) for row, cell in zip(table, cells, strict=True)]
+    if any(resources_cell(r) != "-" for r in results):
+        at = headers.index("shape") + 1
+        cells = [RESOURCES_HEADER, *(resources_cell(r) for r in results)]
         table = [(*row[:at], cell, *row[at:]) for row, cell in zip(table, cells, strict=True)]
     table, dropped = fit(table, width)
     widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
