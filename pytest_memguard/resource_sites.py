@@ -473,7 +473,9 @@ def _owners(fds: set[int]) -> dict[int, object]:
     if not fds:
         return owners
     for obj in gc.get_objects():
-        if isinstance(obj, _OWNERS):
+        # type(), not isinstance(): a lazy proxy (Django's settings) answers __class__ by
+        # loading what it wraps, which may raise or run user code.
+        if issubclass(type(obj), _OWNERS):
             try:
                 fd = getattr(obj, "fileno")()  # noqa: B009 (typed as object)
             except Exception:  # closed, or a selector without one (PollSelector)
