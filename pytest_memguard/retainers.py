@@ -408,13 +408,8 @@ def chains(
     enabled = gc.isenabled()
     gc.disable()
     try:
-        found: list[list[object] | None] = []
-        own = {id(targets), id(found), id(dicts)}  # the search's own lists refer to targets
-        for target in targets:
-            chain = _backward(target, dicts, own, max_depth)
-            if chain is not None:
-                own.add(id(chain))
-            found.append(chain)
+        own = {id(targets), id(dicts)}  # the search's own lists refer to targets
+        found = _backward(targets, dicts, own, max_depth)
         pending = [i for i, chain in enumerate(found) if chain is None]
         if pending:
             forward = _forward([targets[i] for i in pending], modules, max_depth)
@@ -461,45 +456,64 @@ def _as_module(name: str, obj: object) -> types.ModuleType:
 
 
 def _backward(
-    target: object,
+    targets: Sequence[object],
     dicts: dict[int, tuple[int, types.ModuleType]],
     caller: set[int],
     max_depth: int,
-) -> list[object] | None:
-    """The chain to ``target`` searched backwards level by level; ``None`` once a level is too
-    wide or ``max_depth`` is reached. ``caller`` has the ids of the caller's own objects: not
-    referrers to follow."""
-    toward: dict[int, object] = {id(target): target}  # id(referrer) -> what it refers to
-    level: list[object] = [target]
-    own = {id(toward), *caller}
+) -> list[list[object] | None]:
+    """The chain to each target searched backwards level by level, all targets at once (one
+    ``gc.get_referrers`` over the union of their levels per hop: a heap scan per hop, not per
+    hop and target); ``None`` for a target once its level is too wide or ``max_depth`` is
+    reached. ``caller`` has the ids of the caller's own objects: not referrers to follow."""
+    # Per target: id(referrer) -> what it refers to, and its current level.
+    toward: list[dict[int, object]] = [{id(target): target} for target in targets]
+    levels: list[list[object]] = [[target] for target in targets]
+    found: list[list[object] | None] = [None] * len(targets)
+    active = list(range(len(targets)))
+    own = {id(toward), id(levels), id(found), id(active), *map(id, toward), *caller}
+    own.update(map(id, levels))
     for _ in range(max_depth):
-        roots = [dicts[id(obj)] for obj in level if id(obj) in dicts]
-        if roots:  # a module's __dict__: the chain ends at its module
-            _, module = min(roots, key=_by_added)
-            chain: list[object] = [module, module.__dict__]
-            while chain[-1] is not target:
-                chain.append(toward[id(chain[-1])])
-            return chain
-        if not level or len(level) > MAX_WIDTH:
-            return None
-        own.add(id(level))
-        at = {id(obj): obj for obj in level}
-        own.add(id(at))
-        referrers = gc.get_referrers(*level)
+        searching = []
+        for i in active:
+            level = levels[i]
+            roots = [dicts[id(obj)] for obj in level if id(obj) in dicts]
+            if roots:  # a module's __dict__: the chain ends at its module
+                _, module = min(roots, key=_by_added)
+                chain: list[object] = [module, module.__dict__]
+                while chain[-1] is not targets[i]:
+                    chain.append(toward[i][id(chain[-1])])
+                found[i] = chain
+                own.add(id(chain))
+            elif level and len(level) <= MAX_WIDTH:
+                searching.append(i)
+        active = searching
+        own.add(id(active))
+        if not active:
+            break
+        ats = [{id(obj): obj for obj in levels[i]} for i in active]
+        union = list({key: obj for at in ats for key, obj in at.items()}.values())
+        own.update(map(id, ats))
+        own.update((id(ats), id(union)))
+        referrers = gc.get_referrers(*union)
         own.add(id(referrers))
-        above: list[object] = []
+        above: list[list[object]] = [[] for _ in active]
+        own.update(map(id, above))
+        own.add(id(above))
         for referrer in referrers:
-            if id(referrer) in toward or id(referrer) in own:
+            if id(referrer) in own or type(referrer) is types.FrameType:
                 continue
-            if type(referrer) is types.FrameType:
-                continue
-            child = _refers_to(referrer, at)
-            if child is not None:
-                toward[id(referrer)] = child
-                above.append(referrer)
-        del referrers
-        level = above
-    return None
+            for slot, i in enumerate(active):
+                if id(referrer) in toward[i]:
+                    continue
+                child = _refers_to(referrer, ats[slot])
+                if child is not None:
+                    toward[i][id(referrer)] = child
+                    above[slot].append(referrer)
+        del referrers, union
+        for slot, i in enumerate(active):
+            levels[i] = above[slot]
+        ats.clear()
+    return found
 
 
 def _refers_to(referrer: object, at: dict[int, object]) -> object | None:

@@ -67,7 +67,7 @@ CONFIRM_ITERATIONS = MIN_ITERATIONS
 CONFIRM_WARMUP = 3
 #: Calls of a confirmed leak's explanation pass (traced, the costliest part): a leak that
 #: rose on every screened run gains its holder an item on each of them.
-SCAN_EXPLAIN_CALLS = 5
+SCAN_EXPLAIN_CALLS = 3
 #: The rise each window of the verdict's tail must clear for a leak to show: the noise of a
 #: framework's request path on the guard's counters is a few KiB.
 CONFIRM_NOISE_BYTES = 2 * 1024

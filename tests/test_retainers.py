@@ -268,3 +268,28 @@ def test_the_asyncio_module_is_never_traversed() -> None:
     held: list[object] = [1]
     assert retainers._referents(_asyncio) == []
     assert retainers._referents(_asyncio, held) == [1]
+
+
+def test_the_backward_search_scans_the_heap_once_per_hop_for_all_targets(
+    module: types.ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    module.deep = {"a": {"b": {"c": []}}}
+    module.shallow = []
+    module.other = {"x": {"y": []}}
+    targets: list[object] = [module.deep["a"]["b"]["c"], module.shallow, module.other["x"]["y"]]
+    scans: list[int] = []
+    real = retainers.gc.get_referrers
+
+    def counted(*objs: object) -> list[object]:
+        scans.append(len(objs))
+        return real(*objs)
+
+    monkeypatch.setattr(retainers.gc, "get_referrers", counted)
+    found = chains(targets)
+    monkeypatch.undo()
+    assert [chain[0] for chain in found] == [module] * 3
+    assert [chain[-1] for chain in found] == targets
+    assert len(found[0]) == 6  # module, its __dict__, deep, a, b, c
+    # One scan per hop of the deepest chain (4), not one per hop and target (4 + 1 + 3).
+    assert len(scans) == 4
+    assert scans[0] == 3  # the first hop searches the three targets together
