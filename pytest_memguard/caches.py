@@ -97,9 +97,10 @@ KNOWN_CACHES: tuple[KnownCache, ...] = (
     ),
     KnownCache(
         "sys:path_importer_cache",
-        "the finder of every sys.path entry imported from (a test's new tmp_path adds one)",
-        _len("path_importer_cache"),
-        lambda m: m.path_importer_cache.clear(),
+        "the finder of every path imported from that is no longer on sys.path (a test's new"
+        " tmp_path adds one)",
+        lambda m: len(_stale_finders(m)),
+        lambda m: _prune_finders(m),
     ),
     KnownCache(
         "jinja2.lexer:_lexer_cache",
@@ -230,3 +231,18 @@ class HolderSizes:
         self.lengths[index] = length
         self.shallow[index] = shallow
         return size
+
+
+def _prune_finders(sys_module: Any) -> None:
+    """Drop the finders of paths no longer on ``sys.path`` (a test's ``tmp_path`` put there
+    and taken away again), and no others: those of ``sys.path`` would be made again by the
+    next import, a failed one included, and clearing the dict shrinks it, so that refilling
+    it allocates on every call."""
+    cache = sys_module.path_importer_cache
+    for key in _stale_finders(sys_module):
+        del cache[key]
+
+
+def _stale_finders(sys_module: Any) -> list[str]:
+    on_path = set(sys_module.path)
+    return [key for key in sys_module.path_importer_cache if key not in on_path]

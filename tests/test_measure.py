@@ -206,7 +206,14 @@ def test_every_sample_does_the_same_work_so_a_steady_leak_reads_steadily() -> No
         lambda: keep.append("x" * 97 + str(len(keep))),
         Loop(warmup=20, iterations=48, on_growth=CacheDropper()),
     )
-    assert set(map(operator.sub, samples.blocks[1:], samples.blocks)) == {1}
+    steps = list(map(operator.sub, samples.blocks[1:], samples.blocks))
+    if sys.version_info < (3, 11):
+        # CPython 3.10 takes one small step of its own in some runs (docs/python-versions.md).
+        odd = [step for step in steps if step != 1]
+        assert len(odd) <= 1, steps
+        assert all(0 < step <= 4 for step in odd), steps
+    else:
+        assert set(steps) == {1}, steps
 
 
 def test_what_deciding_to_extend_allocates_is_not_counted() -> None:
