@@ -12,12 +12,15 @@ Private pytest API used, checked on pytest 8.4 and 9.2 (``tests/test_fixtures.py
 if one of them changes): ``Session._setupstate`` with ``stack``, ``setup(item)`` and
 ``teardown_exact(nextitem)``; ``Function._initrequest()``, ``Function._fixtureinfo`` with
 ``argnames`` and ``name2fixturedefs``; ``FixtureDef.scope``, ``_finalizers`` and
-``cached_result``; ``Stash._storage``.
+``cached_result``; ``Stash._storage``; ``Config._tmp_path_factory._next_number``
+(pytest 9: the ``tmp_path`` counter).
 """
 
 from __future__ import annotations
 
 import functools
+import os
+import shutil
 from collections.abc import Callable
 from typing import Any
 
@@ -61,6 +64,7 @@ def refresh(item: pytest.Function) -> None:
     state: Any = item.session._setupstate
     stash: dict[Any, object] = item.stash._storage
     kept = dict(stash)
+    made = _replay_tmp_path(item)
     try:
         # Pops the entries after the parent's: the item's own, with its finalizers.
         state.teardown_exact(item.parent)
@@ -74,6 +78,12 @@ def refresh(item: pytest.Function) -> None:
         for key, value in kept.items():
             stash.setdefault(key, value)
     _drop_finished(item)
+    if made is not None:
+        # pytest numbers each new tmp_path one past the highest left on disk: with the last
+        # replay's directory gone, the next gets the same name. A new name per call would
+        # grow CPython 3.12's interned strings (pathlib interns every part) for good.
+        shutil.rmtree(made, ignore_errors=True)
+        _reuse_number(item, made)
     item._initrequest()
     lengths = _finalizer_lengths(item)
     try:
@@ -86,6 +96,35 @@ def refresh(item: pytest.Function) -> None:
         ) from exc
     finally:
         _drop_repeated(item, lengths)
+
+
+#: The item's own first ``tmp_path`` (the test's normal call), never removed by a refresh.
+FIRST_TMP_PATH = pytest.StashKey[object]()
+
+
+def _replay_tmp_path(item: pytest.Function) -> str | None:
+    """The ``tmp_path`` an earlier replay made, if the item uses one: removed once torn down
+    (the test's own first one is kept, as pytest keeps it)."""
+    defs = item._fixtureinfo.name2fixturedefs.get("tmp_path")
+    cached = defs[-1].cached_result if defs else None
+    if not cached or not isinstance(cached[0], os.PathLike):
+        return None
+    path = os.fspath(cached[0])
+    first = item.stash.setdefault(FIRST_TMP_PATH, path)
+    return None if path == first else path
+
+
+def _reuse_number(item: pytest.Function, removed: str) -> None:
+    """pytest 9 counts each ``tmp_path`` prefix in ``TempPathFactory._next_number`` instead
+    of listing the directory: step it back to the removed directory's number."""
+    counters = getattr(getattr(item.config, "_tmp_path_factory", None), "_next_number", None)
+    name = os.path.basename(removed)
+    stem = name.rstrip("0123456789")
+    if not isinstance(counters, dict) or stem == name:
+        return
+    number = int(name[len(stem) :])
+    if counters.get(stem.lower()) == number + 1:
+        counters[stem.lower()] = number
 
 
 def _drop_finished(item: pytest.Function) -> None:

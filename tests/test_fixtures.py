@@ -160,3 +160,21 @@ def test_only_fixtures_the_test_asks_for_make_auto_judge_again(
     item = request.node
     assert fixtures.has_function_fixtures(item)  # the autouse one
     assert not fixtures.takes_function_fixtures(item)
+
+
+def test_replays_reuse_one_tmp_path_name_and_keep_the_tests_own(
+    request: pytest.FixtureRequest, tmp_path: object
+) -> None:
+    """A new directory name per replay would grow CPython 3.12's interned strings for good
+    (pathlib interns every part): each replay's directory is removed at the next refresh and
+    its name used again; the test's own first one stays."""
+    item = request.node
+    assert isinstance(item, pytest.Function)
+    own = item.funcargs["tmp_path"]
+    names = set()
+    for _ in range(6):
+        fixtures.refresh(item)
+        names.add(item.funcargs["tmp_path"].name)
+    assert len(names) == 1, names
+    assert own.is_dir()
+    assert own.name not in names
