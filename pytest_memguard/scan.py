@@ -26,10 +26,10 @@ import warnings
 from array import array
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pytest_memguard.caches import CacheDropper
-from pytest_memguard.guard import EXPLAIN_CALLS
+from pytest_memguard.guard import EXPLAIN_CALLS, unmeasured
 from pytest_memguard.measure import BLOCK_BYTES, GcState, add_note, frozen_heap, malloc_in_use
 from pytest_memguard.result import TEST_BODY, MemguardResult
 from pytest_memguard.settings import Settings
@@ -269,21 +269,8 @@ def clean(settings: Settings, shown: Screen, nodeid: str, seconds: float) -> Mem
 
 def not_replayable(settings: Settings, reason: str, nodeid: str, seconds: float) -> MemguardResult:
     """The result of a test the scan could not replay: no numbers, never a failure."""
-    return MemguardResult(
-        passed=True,
-        growth_kb=0.0,
-        limit_kb=settings.max_growth_kb,
-        iterations=0,
-        warmup=0,
-        per_call_bytes=0.0,
-        shape="flat",
-        reason=reason,
-        nodeid=nodeid,
-        label=TEST_BODY,
-        measured=False,
-        scan=NOT_REPLAYABLE,
-        scan_seconds=round(seconds, 3),
-    )
+    result = unmeasured(settings, reason, TEST_BODY, nodeid)
+    return replace(result, scan=NOT_REPLAYABLE, scan_seconds=round(seconds, 3))
 
 
 @contextmanager
