@@ -165,31 +165,32 @@ def _drop_repeated(item: pytest.Function, lengths: dict[int, int]) -> None:
             if start is None:
                 continue
             finalizers = fixturedef._finalizers
-            seen = {_owner_here(f, item) for f in finalizers[:start]} - {None}
-            kept = [f for f in finalizers[start:] if _owner_here(f, item) not in seen]
+            seen = {id(o) for f in finalizers[:start] if (o := _owner_here(f, item)) is not None}
+            kept = [
+                f
+                for f in finalizers[start:]
+                if (o := _owner_here(f, item)) is None or id(o) not in seen
+            ]
             finalizers[start:] = kept
 
 
-def _owner_here(finalizer: object, item: pytest.Function) -> int | None:
-    """``id`` of the fixture whose ``finish`` the finalizer calls for this item, or None."""
+def _owner_here(finalizer: object, item: pytest.Function) -> object | None:
+    """The fixture definition whose ``finish`` the finalizer calls for this item, or None."""
     if not isinstance(finalizer, functools.partial):
         return None
     request = finalizer.keywords.get("request")
-    owner = getattr(finalizer.func, "__self__", None)
+    owner: object | None = getattr(finalizer.func, "__self__", None)
     if owner is None or getattr(request, "_pyfuncitem", None) is not item:
         return None
-    return id(owner)
+    return owner
 
 
 def _finished_here(finalizer: object, item: pytest.Function) -> bool:
     """``partial(fixturedef.finish, request=...)`` of a function-scoped fixture of this item
     that is no longer set up."""
-    if not isinstance(finalizer, functools.partial):
-        return False
-    request = finalizer.keywords.get("request")
-    owner = getattr(finalizer.func, "__self__", None)
+    owner = _owner_here(finalizer, item)
     return (
-        getattr(request, "_pyfuncitem", None) is item
+        owner is not None
         and str(getattr(owner, "scope", "")) == FUNCTION
         and getattr(owner, "cached_result", True) is None
     )
