@@ -57,8 +57,16 @@ class Memguard:
         __tracebackhide__ = True
         if not callable(fn):
             raise TypeError(f"memguard.run() needs a callable, got {type(fn).__name__}")
-        keywords = _keywords(max_growth_kb, iterations, warmup, ignore)
-        keywords.update(_bounds(max_fds, max_threads, max_tasks, max_processes))
+        keywords = _keywords(
+            max_growth_kb,
+            iterations,
+            warmup,
+            ignore,
+            max_fds,
+            max_threads,
+            max_tasks,
+            max_processes,
+        )
         settings = self._settings(keywords, "memguard.run()")
         name = getattr(fn, "__qualname__", type(fn).__name__)
         return self._session.judge(self._item, fn, settings, label=f"run({name})")
@@ -86,10 +94,16 @@ class Memguard:
         __tracebackhide__ = True
         return self._web(
             "memguard.wsgi()",
-            {
-                **_keywords(max_growth_kb, iterations, warmup, ignore),
-                **_bounds(max_fds, max_threads, max_tasks, max_processes),
-            },
+            _keywords(
+                max_growth_kb,
+                iterations,
+                warmup,
+                ignore,
+                max_fds,
+                max_threads,
+                max_tasks,
+                max_processes,
+            ),
             lambda options: WsgiCall(app_or_client, path, **options),
             _options(method, auth, headers, expect_status, request_kwargs),
         )
@@ -117,10 +131,16 @@ class Memguard:
         __tracebackhide__ = True
         return self._web(
             "memguard.flask()",
-            {
-                **_keywords(max_growth_kb, iterations, warmup, ignore),
-                **_bounds(max_fds, max_threads, max_tasks, max_processes),
-            },
+            _keywords(
+                max_growth_kb,
+                iterations,
+                warmup,
+                ignore,
+                max_fds,
+                max_threads,
+                max_tasks,
+                max_processes,
+            ),
             lambda options: FlaskCall(app_or_client, path, **options),
             _options(method, auth, headers, expect_status, request_kwargs),
         )
@@ -152,10 +172,16 @@ class Memguard:
 
         return self._web(
             "memguard.asgi()",
-            {
-                **_keywords(max_growth_kb, iterations, warmup, ignore),
-                **_bounds(max_fds, max_threads, max_tasks, max_processes),
-            },
+            _keywords(
+                max_growth_kb,
+                iterations,
+                warmup,
+                ignore,
+                max_fds,
+                max_threads,
+                max_tasks,
+                max_processes,
+            ),
             lambda options: AsgiCall(app, path, lifespan=lifespan, **options),
             _options(method, auth, headers, expect_status, request_kwargs),
         )
@@ -194,10 +220,16 @@ class Memguard:
 
         return self._web(
             "memguard.django()",
-            {
-                **_keywords(max_growth_kb, iterations, warmup, ignore),
-                **_bounds(max_fds, max_threads, max_tasks, max_processes),
-            },
+            _keywords(
+                max_growth_kb,
+                iterations,
+                warmup,
+                ignore,
+                max_fds,
+                max_threads,
+                max_tasks,
+                max_processes,
+            ),
             lambda options: DjangoCall(path, client=client, **options),
             _options(method, auth, headers, expect_status, request_kwargs),
         )
@@ -236,14 +268,25 @@ class Memguard:
 
 
 def _keywords(
-    max_growth_kb: float | None, iterations: int | None, warmup: int | None, ignore: object
+    max_growth_kb: float | None,
+    iterations: int | None,
+    warmup: int | None,
+    ignore: object,
+    max_fds: int | None,
+    max_threads: int | None,
+    max_tasks: int | None,
+    max_processes: int | None,
 ) -> dict[str, object]:
-    """A call's settings keywords, as the marker takes them (``None``: not given)."""
+    """A call's settings keywords and bounds, as the marker takes them (``None``: not given)."""
     return {
         "max_growth_kb": max_growth_kb,
         "iterations": iterations,
         "warmup": warmup,
         "ignore": ignore,
+        "max_fds": max_fds,
+        "max_threads": max_threads,
+        "max_tasks": max_tasks,
+        "max_processes": max_processes,
     }
 
 
@@ -262,13 +305,6 @@ def _options(
         "expect_status": expect_status,
         "request_kwargs": request_kwargs,
     }
-
-
-def _bounds(
-    fds: int | None, threads: int | None, tasks: int | None, processes: int | None
-) -> dict[str, object]:
-    """A call's bounds on the counts (``None``: not given)."""
-    return {"max_fds": fds, "max_threads": threads, "max_tasks": tasks, "max_processes": processes}
 
 
 @pytest.fixture
