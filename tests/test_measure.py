@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import operator
+import subprocess
 import sys
 import tracemalloc
 import warnings
@@ -255,3 +256,16 @@ def test_a_line_tracer_recording_the_plugin_s_lines_on_first_use_adds_nothing() 
     # 3.11+: under 512 B; 3.10 settles 8 blocks above its baseline at the first calls, and
     # stays there: no growth either way.
     assert max(samples.retained) < FLAT_BYTES, samples.retained[:5]
+
+
+def test_the_first_run_in_a_process_does_not_count_the_resource_reads() -> None:
+    # CPython 3.10 keeps a frame per code object after its first call. The counts were first
+    # read "settled" where the verdict's tail starts, so the first guarded run of a process
+    # grew by that frame there: 2 blocks at call 100 of every first clean run.
+    code = (
+        "from pytest_memguard.measure import Loop, measure\n"
+        "s = measure(lambda: None, Loop(warmup=20, iterations=200, count_resources=True))\n"
+        "print(sorted(set(s.blocks)), s.malloc_bytes[-1])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["[0]", "0"], done.stdout

@@ -11,12 +11,12 @@ from __future__ import annotations
 import base64
 import html
 import json
-import sys
 import urllib.parse
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Iterator
 
 import pytest
+from helpers import SETTLED_KB, SETTLED_SHAPES
 
 #: Leaks here are ~100 B per call: over this bound, whatever their shape.
 BOUND = "--memguard-max-growth-kb=16"
@@ -158,13 +158,6 @@ def test_run(memguard, client):
         iterations=1000,
     )
 """
-
-
-#: Where a clean run may settle: flat within 1 KiB. CPython 3.10 settles once, early in the
-#: run, above its baseline and stays there (a constant plateau: seen 1.6-1.9 KiB, and 12.7 KiB
-#: through Flask's test client). One object kept per call would be ~64 KiB over these runs.
-SETTLED_SHAPES = ("flat",) if sys.version_info >= (3, 11) else ("flat", "plateau")
-SETTLED_KB = 1.0 if sys.version_info >= (3, 11) else 16.0
 
 
 def test_rotating_basic_auth_on_a_clean_app_is_flat(sub, pytester: pytest.Pytester) -> None:
