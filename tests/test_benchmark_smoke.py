@@ -77,12 +77,7 @@ def test_scan_benchmark_prints_its_table_and_verifies_the_leak(tmp_path) -> None
     lines = done.stdout.splitlines()
     header = next(i for i, line in enumerate(lines) if line.split()[:2] == ["plain", "s"])
     numbers = lines[header + 1].split()
-    counts = numbers[3:]  # confirmed, suspected, not replayable, clean
-    if sys.version_info < (3, 11) and counts == ["1", "1", "1", "0"]:
-        # CPython 3.10 settles once in a run (docs/python-versions.md): the screen may see the
-        # clean test rise, and the full guard then finds it bounded, never a leak.
-        counts = ["1", "0", "1", "1"]
-    assert counts == ["1", "0", "1", "1"], done.stdout
+    assert numbers[3:] == ["1", "0", "1", "1"], done.stdout  # confirmed, suspected, not r., clean
     assert "every scanned test has a status and a reason: yes" in lines
     leak = next(line for line in lines if line.startswith("test_small.py::test_leak"))
     assert leak.split()[-1] == "test_small.KEPT", leak

@@ -5,7 +5,6 @@ run is in the report."""
 from __future__ import annotations
 
 import json
-import sys
 
 import pytest
 
@@ -294,9 +293,7 @@ def test_output_of_the_replays_is_kept_once_and_never_counts(run, capture: str) 
     )
     result.assert_outcomes(passed=1)
     assert result.stdout.str().count("hello from the body") == 1
-    # CPython 3.10 may settle once at a small constant plateau (docs/python-versions.md).
-    shape = "*" if sys.version_info < (3, 11) else "flat"
-    result.stdout.fnmatch_lines([f"test_p.py::test_prints*PASSED*{shape}*"])
+    result.stdout.fnmatch_lines(["test_p.py::test_prints*PASSED*flat*"])
 
 
 def test_marker_typo_is_shown_once(run) -> None:
