@@ -144,21 +144,78 @@ def test_parts_of_a_long_secret_at_a_cut_are_redacted(text: str, kept: str) -> N
     assert not any(LONG[i : i + 4] in out for i in range(len(LONG) - 3))
 
 
-def test_a_user_name_alone_is_not_a_part_of_a_secret() -> None:
-    secrets = Secrets([("alice469", LONG)])
-    assert secrets.redact("user alice469") == "user alice469"
-    assert secrets.redact_value("alice469") == "alice469"
+def test_a_user_name_alone_is_redacted_in_its_test_and_a_long_one_everywhere() -> None:
+    secrets = Secrets()
+    secrets.begin_test()
+    secrets.add("alice", LONG)
+    secrets.add("alice469", LONG)
+    assert secrets.redact("user alice, alice_cache") == f"user {REDACTED}, {REDACTED}_cache"
+    assert secrets.redact_value("alice") == REDACTED
+    secrets.begin_test()  # another test: "alice" is a word like any other there
+    assert secrets.redact("user alice, alice_cache") == "user alice, alice_cache"
+    assert secrets.redact("user alice469x") == f"user {REDACTED}x"  # long: a secret anywhere
 
 
-# --- nothing else is rewritten -------------------------------------------------------------------
+# --- glued secrets, and nothing else rewritten ---------------------------------------------------
 
 
-def test_short_passwords_are_whole_words_and_never_touch_locations() -> None:
-    secrets = Secrets([("bob", "test"), ("carl", "wrong")])
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("xs3cret1", f"x{REDACTED}1"),
+        ("s3cret_value", f"{REDACTED}_value"),
+        ("class S3cretHolder(s3cretBase)", f"class S3cretHolder({REDACTED}Base)"),
+        ("{'k': 'xs3cret1'}", f"{{'k': 'x{REDACTED}1'}}"),
+        ("╰→ .s3cret_cache  dict", f"╰→ .{REDACTED}_cache  dict"),
+        ("mallory_was_here", f"{REDACTED}_was_here"),
+        ("xmallory:s3cret1", f"x{REDACTED}1"),
+        ("bWFsbG9yeTpzM2NyZXQ=", REDACTED),
+    ],
+)
+def test_a_credential_glued_to_other_characters_is_redacted_in_its_test(
+    text: str, shown: str
+) -> None:
+    secrets = Secrets()
+    secrets.begin_test()
+    secrets.add("mallory", "s3cret")
+    assert secrets.redact(text) == shown
+
+
+def test_short_credentials_of_another_test_are_whole_words_and_never_touch_locations() -> None:
+    secrets = Secrets()
+    secrets.begin_test()
+    secrets.add("bob", "test")
+    secrets.add("carl", "wrong")
+    assert secrets.redact("module h08_wrong_password") == f"module h08_{REDACTED}_password"
+    secrets.begin_test()
     assert secrets.redact("test_shortpw.py:3: in test_login") == "test_shortpw.py:3: in test_login"
     assert secrets.redact("module h08_wrong_password") == "module h08_wrong_password"
     assert secrets.redact("tests/test.py::test[test]") == "tests/test.py::test[test]"
     assert secrets.redact("password = 'wrong'") == f"password = '{REDACTED}'"
+    assert secrets.redact("bob and carl") == "bob and carl"
+
+
+def test_code_locations_are_never_rewritten_even_in_the_credentials_own_test() -> None:
+    secrets = Secrets([("bob", "test")])
+    assert secrets.redact("test_shortpw.py:3: in x") == "test_shortpw.py:3: in x"
+    assert secrets.redact("tests/test.py::test[test]") == "tests/test.py::test[test]"
+    assert secrets.redact("py test here") == f"py {REDACTED} here"
+
+
+def test_a_one_character_credential_of_another_test_rewrites_nothing() -> None:
+    """The defect seen in a real run: ``passed=1`` became ``passed=<redacted credential>``
+    because an earlier test of the same process sent the password ``1``."""
+    secrets = Secrets()
+    secrets.begin_test()
+    secrets.add("u", "1")
+    assert secrets.redact("pw='1' passed=1") == f"pw='{REDACTED}' passed={REDACTED}"
+    secrets.begin_test()
+    text = "assert_outcomes(passed=1)\nE   - 1\n'1' u"
+    assert secrets.redact(text) == text
+    assert secrets.redact_value("1") == "1"
+    assert secrets.redact("u:1 dTox") == f"{REDACTED} {REDACTED}"  # the pair and its token
+    secrets.end_tests()
+    assert secrets.redact(text) == text
 
 
 def test_a_one_letter_password_leaves_prose_readable() -> None:

@@ -526,17 +526,8 @@ def test_pytest_own_truncation_leaves_no_piece(
 # --- nothing else is rewritten -------------------------------------------------------------------
 
 
-def test_short_passwords_never_rewrite_locations_or_modules(run, pytester: pytest.Pytester) -> None:
-    files = {
-        "test_shortpw": """
-import pytest_memguard
-
-def test_short(memguard):
-    pytest_memguard.basic_auth("bob", "test")
-    log = []
-    memguard.run(lambda: log.append(bytes(1000)))
-""",
-        "h08_wrong_password": """
+SHORT_FILES = {
+    "h08_wrong_password": """
 import pytest_memguard
 
 def test_wrong():
@@ -544,7 +535,15 @@ def test_wrong():
     import h08_wrong_password
     assert h08_wrong_password.__name__ == "other", "wrong module"
 """,
-        "test_e": """
+    "test_shortpw": """
+import pytest_memguard
+
+def test_short(memguard):
+    pytest_memguard.basic_auth("bob", "test")
+    log = []
+    memguard.run(lambda: log.append(bytes(1000)))
+""",
+    "test_short_e": """
 import pytest_memguard
 
 def test_e():
@@ -552,26 +551,55 @@ def test_e():
     value = "the quick brown fox jumped over the lazy dog, e.g. here"
     assert value == "e"
 """,
-    }
-    result = run(BOUND, "h08_wrong_password.py", "test_shortpw.py", "test_e.py", **files)
-    result.assert_outcomes(failed=3)
+    "test_short_one": """
+import pytest_memguard
+
+def test_one():
+    pytest_memguard.basic_auth("u", "1")
+
+def check(passed, word):
+    assert passed == 2, word
+
+def test_two():
+    check(passed=1, word="bob e u wrongly tested, wrong")
+""",
+}
+
+
+def test_short_credentials_are_redacted_in_their_test_and_rewrite_no_other(
+    run, pytester: pytest.Pytester
+) -> None:
+    """In its own test a password of 3+ characters is redacted even glued to a word (a module
+    named after it); a 1-character one only as a value. Another test's output keeps every
+    word but a whole-word password of 3+ letters: ``passed=1`` stays, though an earlier test
+    sent the password ``1``. Locations are never rewritten."""
+    files = ("h08_wrong_password.py", "test_shortpw.py", "test_short_e.py", "test_short_one.py")
+    result = run(BOUND, *files, **SHORT_FILES)
+    result.assert_outcomes(passed=1, failed=4)
     result.stdout.fnmatch_lines(
         [
             "*_ test_wrong _*",
             "E*AssertionError: <redacted credential> module",
-            "E*assert 'h08_wrong_password' == 'other'",
+            "E*assert 'h08_<redacted credential>_password' == 'other'",
             "h08_wrong_password.py:6: AssertionError",
             "*_ test_short _*",
+            "LeakError: memguard: run(<redacted credential>_short.<locals>.<lambda>): *",
             "test_shortpw.py:6: guarded here",
             "*_ test_e _*",
             "E*AssertionError: assert 'the quick br...*e.g. here' == '<redacted credential>'",
             "E*- <redacted credential>",
             "E*+ the quick brown fox jumped over the lazy dog, e.g. here",
-            "test_e.py:6: AssertionError",
+            "test_short_e.py:6: AssertionError",
+            "*_ test_two _*",
+            '>*check(passed=1, word="bob e u wrongly tested, <redacted credential>")',
+            "E*AssertionError: bob e u wrongly tested, <redacted credential>",
+            "E*assert 1 == 2",
+            "test_short_one.py:7: AssertionError",
         ]
     )
     result.stdout.fnmatch_lines(["FAILED test_shortpw.py::test_short - *"])
-    result.stdout.no_fnmatch_line("*<redacted credential>_*")
+    test_two = result.stdout.str().split("_ test_two _")[1].split("short test summary")[0]
+    assert test_two.count("redacted") == 3  # the word "wrong" only, a password of 5 letters
 
 
 SKIPS = """
