@@ -526,6 +526,42 @@ def test_pytest_own_truncation_leaves_no_piece(
 # --- nothing else is rewritten -------------------------------------------------------------------
 
 
+GLUED = """
+import warnings
+import pytest_memguard
+
+class Xs3cret1Session:
+    pass
+
+s3cret_cache = {}
+
+def fetch_s3cret_token():
+    s3cret_cache[f"xs3cret1-{len(s3cret_cache)}"] = Xs3cret1Session()
+
+def test_glued(memguard, record_property):
+    pytest_memguard.basic_auth("mallory", "s3cret")
+    record_property("note", "mallory_was_here with s3cret_value")
+    warnings.warn(UserWarning("user mallory_1 sent xs3cret1"))
+    memguard.run(fetch_s3cret_token)
+"""
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]])
+def test_a_credential_glued_to_other_characters_never_shows(
+    sub, pytester: pytest.Pytester, workers: list[str]
+) -> None:
+    """The password and the user name glued inside words: a class, a module global and a
+    function named after it, a dict key, a property, a warning. Every output, under xdist too."""
+    result = sub(
+        BOUND, "-W", "always", "--tb=long", "--showlocals", *OUTPUTS, *workers, test_glued=GLUED
+    )
+    result.assert_outcomes(failed=1)
+    found = check(pytester, result, [("mallory", "s3cret")])
+    assert not [(name, text) for name, text in found.items() if "mallory" in text]
+    result.stdout.fnmatch_lines(["*retained via:*", "*.<redacted credential>_cache*"])
+    result.stdout.fnmatch_lines(["*UserWarning: user <redacted credential>_1 sent x*"])
+
+
 SHORT_FILES = {
     "h08_wrong_password": """
 import pytest_memguard
