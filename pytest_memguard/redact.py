@@ -42,8 +42,8 @@ MAX_REPR = 80
 LONG = 8
 #: One shorter than ``LONG`` but at least this long is redacted wherever it occurs in the output
 #: of the test that used it (glued inside ``xs3cret1`` too), and in other tests' output only as
-#: a whole word (a password) or not at all (a user name): ``admin`` from one test must not
-#: rewrite every other test's messages.
+#: a quoted value (a password) or not at all (a user name): the password ``None`` of one test
+#: must not rewrite every other test's messages.
 SHORT = 3
 #: The shortest part of a long secret redacted where text was cut: next to ``...``, or at
 #: either end of a line of pytest's "Skipping N identical ..." diffs.
@@ -149,45 +149,54 @@ def secret_forms(user: str, password: str) -> Forms:
     """Every form of a credential pair in text, sorted by where it is redacted.
 
     By the length of the plain text (the token, ``user:password``, the password, the user):
-    ``LONG`` or more, a substring everywhere; ``SHORT`` or more, a substring in its test and a
-    whole word everywhere (the user name: only in its test); shorter, a quoted value or after
-    ``=``, in its test only.
+    ``LONG`` or more, a substring everywhere. ``SHORT`` or more, a substring in its test; in
+    other tests the token and ``user:password`` as a whole word, the password as a quoted
+    value (``'wrong'``, never the word ``None`` of a message), the user name not at all.
+    Shorter, a quoted value or after ``=``, in its test only.
     """
     forms = Forms({}, {}, set(), set())
     if not user and not password:
         return forms
     pair = f"{user}:{password}"
     tokens = _tokens(user, password)
-    for token in sorted(tokens, key=len, reverse=True):
-        _classify(forms, {token}, len(token), ANY, everywhere=True)
-    _classify(forms, escaped_forms(pair), len(pair), PAIR, everywhere=True)
-    for part, everywhere in ((password, True), (user, False)):
-        if part:
-            _classify(forms, escaped_forms(part), len(part), ANY, everywhere=everywhere)
-    for text, everywhere in ((pair, True), (password, True), (user, False)):
+    for token in tokens:
+        _classify(forms, {token}, len(token), ANY, kind="pair")
+    _classify(forms, escaped_forms(pair), len(pair), PAIR, kind="pair")
+    if password:
+        _classify(forms, escaped_forms(password), len(password), ANY, kind="password")
+    if user:
+        _classify(forms, escaped_forms(user), len(user), ANY, kind="user")
+    for text, least in ((pair, SHORT), (password, SHORT), (user, LONG)):
         if text:
-            if len(text) >= LONG or (everywhere and len(text) >= SHORT):
+            if len(text) >= least:
                 forms.values_everywhere.add(text)
             forms.values_scoped.add(text)
     forms.values_everywhere.update(tokens)
     return forms
 
 
-def _classify(
-    forms: Forms, texts: set[str], length: int, substring: Mode, *, everywhere: bool
-) -> None:
-    """File ``texts`` (the forms of one plain text ``length`` long) under its rule."""
+def _classify(forms: Forms, texts: set[str], length: int, substring: Mode, *, kind: str) -> None:
+    """File ``texts`` (the forms of one plain text ``length`` long, a ``pair``, ``password``
+    or ``user``) under its rule."""
     for form in texts:
         if length >= LONG:
             forms.everywhere.setdefault(form, substring)
-        elif length >= SHORT:
+            continue
+        if length >= SHORT:
             forms.scoped.setdefault(form, substring)
-            if everywhere:
-                forms.everywhere.setdefault(form, WORD)
         else:  # a quoted value or a query parameter, never a letter of a word
-            for quoted in (f"'{form}'", f'"{form}"'):
-                forms.scoped.setdefault(quoted, QUOTED)
-            forms.scoped.setdefault(f"={form}", ASSIGNED)
+            _quoted(forms.scoped, form, assigned=True)
+        if length >= SHORT and kind == "pair":
+            forms.everywhere.setdefault(form, WORD)
+        elif length >= SHORT and kind == "password":
+            _quoted(forms.everywhere, form, assigned=False)
+
+
+def _quoted(forms: dict[str, Mode], form: str, *, assigned: bool) -> None:
+    for quoted in (f"'{form}'", f'"{form}"'):
+        forms.setdefault(quoted, QUOTED)
+    if assigned:
+        forms.setdefault(f"={form}", ASSIGNED)
 
 
 def _looks_basic(run: str, decoded: str) -> bool:

@@ -597,7 +597,7 @@ def check(passed, word):
     assert passed == 2, word
 
 def test_two():
-    check(passed=1, word="bob e u wrongly tested, wrong")
+    check(passed=1, word="bob e u wrongly tested, wrong None")
 """,
 }
 
@@ -607,8 +607,8 @@ def test_short_credentials_are_redacted_in_their_test_and_rewrite_no_other(
 ) -> None:
     """In its own test a password of 3+ characters is redacted even glued to a word (a module
     named after it); a 1-character one only as a value. Another test's output keeps every
-    word but a whole-word password of 3+ letters: ``passed=1`` stays, though an earlier test
-    sent the password ``1``. Locations are never rewritten."""
+    word: ``passed=1`` stays, though an earlier test sent the password ``1``. Locations are
+    never rewritten."""
     files = ("h08_wrong_password.py", "test_shortpw.py", "test_short_e.py", "test_short_one.py")
     result = run(BOUND, *files, **SHORT_FILES)
     result.assert_outcomes(passed=1, failed=4)
@@ -627,15 +627,15 @@ def test_short_credentials_are_redacted_in_their_test_and_rewrite_no_other(
             "E*+ the quick brown fox jumped over the lazy dog, e.g. here",
             "test_short_e.py:6: AssertionError",
             "*_ test_two _*",
-            '>*check(passed=1, word="bob e u wrongly tested, <redacted credential>")',
-            "E*AssertionError: bob e u wrongly tested, <redacted credential>",
+            '>*check(passed=1, word="bob e u wrongly tested, wrong None")',
+            "E*AssertionError: bob e u wrongly tested, wrong None",
             "E*assert 1 == 2",
             "test_short_one.py:7: AssertionError",
         ]
     )
     result.stdout.fnmatch_lines(["FAILED test_shortpw.py::test_short - *"])
     test_two = result.stdout.str().split("_ test_two _")[1].split("short test summary")[0]
-    assert test_two.count("redacted") == 3  # the word "wrong" only, a password of 5 letters
+    assert "redacted" not in test_two
 
 
 SKIPS = """
