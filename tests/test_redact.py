@@ -333,3 +333,81 @@ def test_lone_surrogates_are_redacted_and_never_raise() -> None:
     secrets = Secrets([("\udcff", "pw\udcff-long-pass")])
     assert secrets.redact("x pw\udcff-long-pass y") == f"x {REDACTED} y"
     assert short_repr(b"pw\xed\xb3\xbf-long-pass", secrets) == repr(REDACTED.encode())
+
+
+# --- hostile credentials -------------------------------------------------------------------------
+
+HOSTILE = [
+    "a.b*c+(d)?[e]|^$",  # regex metacharacters
+    "pässwörd✓",  # non-ASCII
+    "pass word",  # a space
+    "pa:ss:wd",  # colons: the user name ends at the first
+    "x" * 5000,  # very long
+    "test",  # common words
+    "None",
+    "%41%42%43",  # percent-encoded-looking
+    "YWJjZA==",  # base64-looking
+    "\\d+'\"",  # backslash and quotes
+    "ab",
+    "1",
+    "",  # empty: the user name and the token are still secrets
+]
+OTHER_TEST = "assert_outcomes(passed=1) is None: test 'ok' e.g. ab, x=1"
+
+
+@pytest.mark.parametrize("password", HOSTILE, ids=lambda p: repr(p[:12]))
+def test_hostile_passwords_are_redacted_glued_in_their_test_and_nowhere_else(
+    password: str,
+) -> None:
+    secrets = Secrets()
+    secrets.begin_test()
+    secrets.add("mallory", password)
+    pair, token = f"mallory:{password}", _token("mallory", password)
+    shown = [f"x{pair}1", f"x{token}1", f"Basic {token}", repr({"k": pair}), json.dumps(pair)]
+    if len(password) >= 3:
+        shown += [f"x{password}1", repr(f"x{password}1"), urllib.parse.quote(f"_{password}_")]
+    elif password:
+        shown += [repr(password), f"?pw={password}&"]
+    else:
+        shown += ["xmallory1"]
+    for text in shown:
+        out = secrets.redact(text)
+        assert REDACTED in out, text
+        assert secrets.redact(out) == out  # twice is once: the marker is never a secret
+        if len(password) >= 3:
+            assert password not in out
+        assert "mallory" not in out
+        assert token.rstrip("=") not in out
+    secrets.begin_test()  # another test in the same worker
+    assert secrets.redact(OTHER_TEST) == OTHER_TEST
+    assert secrets.redact(f"x{token}1") == f"x{REDACTED}1"  # the token is a secret anywhere
+
+
+def test_the_marker_itself_is_never_redacted_again() -> None:
+    secrets = Secrets([("red", "redacted"), ("cred", "credential>")])
+    once = secrets.redact("redacted credential> <redacted credential>")
+    assert once == f"{REDACTED} {REDACTED} {REDACTED}"
+    assert secrets.redact(once) == once
+
+
+def test_credentials_learnt_outside_a_test_are_redacted_in_every_test() -> None:
+    """A header built at import (a module constant) is every test's."""
+    secrets = Secrets()
+    secrets.add("bob", "s3cret")
+    secrets.begin_test()
+    assert secrets.redact("xs3cret1") == f"x{REDACTED}1"
+    secrets.begin_test()
+    assert secrets.redact("xs3cret1") == f"x{REDACTED}1"
+
+
+def test_a_credential_of_another_test_is_redacted_where_it_can_only_be_one() -> None:
+    secrets = Secrets()
+    secrets.begin_test()
+    secrets.add("bob", "s3cret")
+    secrets.add("carol", "hunter2hunter2")
+    secrets.begin_test()
+    text = "bob's s3cret_value, xhunter2hunter2y, pw='s3cret', bob:s3cret"
+    assert secrets.redact(text) == (
+        f"bob's s3cret_value, x{REDACTED}y, pw='{REDACTED}', {REDACTED}"
+    )
+    assert secrets.redact_value("s3cret") == REDACTED  # a whole value: a leak trace's key
