@@ -562,6 +562,41 @@ def test_a_credential_glued_to_other_characters_never_shows(
     result.stdout.fnmatch_lines(["*UserWarning: user <redacted credential>_1 sent x*"])
 
 
+HOSTILE_AUTH = """
+from flask import Flask, request
+
+app = Flask(__name__)
+SESSIONS = {}
+
+@app.get("/")
+def index():
+    auth = request.authorization
+    SESSIONS[f"sess_{auth.username}_{auth.password}x{len(SESSIONS)}"] = auth.password
+    return "ok"
+
+PAIRS = [("mallory", "a.b*c+(d)?"), ("zoë", "pä ss:wörd"), ("re", "YWJjZA=="), ("pc", "%41%42")]
+
+def test_list(memguard):
+    memguard.flask(app, "/", auth=PAIRS, expect_status=200)
+
+def test_callable(memguard):
+    memguard.flask(app, "/", auth=lambda i: ("trudy", f"s3cret{i}"), expect_status=200)
+"""
+
+
+def test_hostile_credentials_sent_as_a_list_or_per_call_never_show(
+    run, pytester: pytest.Pytester
+) -> None:
+    """Sent by the Flask driver, kept by the app in keys glued to other text."""
+    result = run(BOUND, *OUTPUTS, test_hostile=HOSTILE_AUTH)
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines(["*.SESSIONS*dict*", "*╰→ [[]'sess_<redacted credential>*"])
+    pairs = [("mallory", "a.b*c+(d)?"), ("zoë", "pä ss:wörd"), ("re", "YWJjZA=="), ("pc", "%41%42")]
+    pairs += [("trudy", f"s3cret{i}") for i in range(300)]
+    found = check(pytester, result, pairs)
+    assert not [name for name, text in found.items() if "mallory" in text or "trudy" in text]
+
+
 SHORT_FILES = {
     "h08_wrong_password": """
 import pytest_memguard
