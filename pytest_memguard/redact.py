@@ -2,7 +2,10 @@
 
 One :class:`Secrets` per session learns each credential pair as it is made or sent
 (``basic_auth()``, the Flask driver, ``Authorization`` headers in fixture values) and keeps it
-for the whole session. Values the plugin shows (leak-trace keys and items) are redacted before
+for the whole session. A secret glued to other characters (``xs3cret1``) is still a secret, but
+a one-letter password found inside words would make every message unreadable: each form is
+redacted by its length, and short ones only in the output of the test that used the credential
+(:func:`secret_forms`). Values the plugin shows (leak-trace keys and items) are redacted before
 they are repr'd or cut (:meth:`Secrets.redact_value`, :func:`short_repr`); text made by others
 (pytest's tracebacks, warnings, labels) is redacted by :meth:`Secrets.redact`, which knows each
 credential in every form it takes in text (plain, ``user:password``, base64 with or without

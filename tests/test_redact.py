@@ -9,6 +9,7 @@ import html
 import json
 import sys
 import urllib.parse
+from dataclasses import replace
 
 import pytest
 
@@ -411,3 +412,37 @@ def test_a_credential_of_another_test_is_redacted_where_it_can_only_be_one() -> 
         f"bob's s3cret_value, x{REDACTED}y, pw='{REDACTED}', {REDACTED}"
     )
     assert secrets.redact_value("s3cret") == REDACTED  # a whole value: a leak trace's key
+
+
+def test_a_result_is_redacted_in_every_text_but_its_node_id() -> None:
+    from pytest_memguard.report_redaction import redact_result
+    from pytest_memguard.result import MemguardResult, ResourceGrowth, TypeGrowth
+
+    secrets = Secrets()
+    secrets.begin_test()
+    secrets.add("mallory", "s3cret")
+    result = MemguardResult(
+        passed=False,
+        growth_kb=1.0,
+        limit_kb=0.5,
+        iterations=10,
+        warmup=2,
+        per_call_bytes=8.0,
+        shape="growing",
+        reason="retained by fetch_s3cret_token",
+        types=(TypeGrowth("app.Xs3cret1Session", 5, 500),),
+        nodeid="tests/test_s3cret.py::test_s3cret",
+        label="run(fetch_s3cret_token)",
+        explanation=("├─ .s3cret_cache  dict", "  +1.0 KiB at tests/test_s3cret.py:3"),
+        ignored=("app:mallory_cache",),
+        rejudged="held by s3cret_fixture",
+        resources=(ResourceGrowth("fds", False, "growing", 3, 0, what="/tmp/s3cret.db"),),
+    )
+    shown = redact_result(result, secrets)
+    assert "s3cret" not in repr(replace(shown, nodeid="", explanation=shown.explanation[:1]))
+    assert "mallory" not in repr(shown)
+    assert shown.nodeid == result.nodeid
+    assert shown.types[0].name == f"app.X{REDACTED}1Session"
+    assert shown.explanation[1] == "  +1.0 KiB at tests/test_s3cret.py:3"  # a location
+    assert redact_result(shown, secrets) == shown
+    assert redact_result(result, Secrets()) is result  # nothing known: nothing to do
