@@ -48,8 +48,9 @@ LONG = 8
 #: a quoted value (a password) or not at all (a user name): the password ``None`` of one test
 #: must not rewrite every other test's messages.
 SHORT = 3
-#: The shortest part of a long secret redacted where text was cut: next to ``...``, or at
-#: either end of a line of pytest's "Skipping N identical ..." diffs.
+#: The shortest part of a secret redacted where text was cut: next to ``...``, or at either end
+#: of a line of pytest's "Skipping N identical ..." diffs (a secret redacted as a substring and
+#: longer than this).
 MIN_CUT_PART = 4
 
 
@@ -250,7 +251,7 @@ class _Index:
         )
         known = forms.get(form)
         forms[form] = mode = mode if known is None else _wider(known, mode)
-        if mode.cut and len(form) >= LONG and not (known is not None and known.cut):
+        if mode.cut and len(form) > MIN_CUT_PART and not (known is not None and known.cut):
             self._starts.append(form)
             self._ends.append(form[::-1])
             self._sorted = False
@@ -611,12 +612,11 @@ class Secrets:
         if spans:
             text = _replace(text, spans)
             protected = _protected(text)
-        index = self._everywhere.index  # the only one with long forms, those that are cut
-        if index.starts:
-            cut = _outside(index.cut_parts(text), protected)
-            if cut:
-                text = _replace(text, cut)
-        return text
+        cut = [
+            span for scope in scopes if scope.index.starts for span in scope.index.cut_parts(text)
+        ]
+        cut = _outside(cut, protected)
+        return _replace(text, cut) if cut else text
 
     def _encoded(self, text: str, scopes: tuple[_Scope, ...]) -> Spans:
         """Base64 runs that hide a credential: after ``Basic`` any ``x:y``, else a known one."""

@@ -446,3 +446,13 @@ def test_a_result_is_redacted_in_every_text_but_its_node_id() -> None:
     assert shown.explanation[1] == "  +1.0 KiB at tests/test_s3cret.py:3"  # a location
     assert redact_result(shown, secrets) == shown
     assert redact_result(result, Secrets()) is result  # nothing known: nothing to do
+
+
+def test_a_short_secret_cut_by_pytest_leaves_no_part_in_its_test() -> None:
+    secrets = Secrets()
+    secrets.begin_test()
+    secrets.add("mallory", "s3cret7")
+    assert secrets.redact("assert 'aaaa...s3cre...' == 'x'") == (
+        f"assert 'aaaa...{REDACTED}...' == 'x'"
+    )
+    assert secrets.redact("'...ret7' and 'mallo...'") == f"'...{REDACTED}' and '{REDACTED}...'"
