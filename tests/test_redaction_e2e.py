@@ -157,6 +157,11 @@ def test_run(memguard, client):
         warmup=1000,
         iterations=1000,
     )
+
+def test_known_again(memguard):
+    # Credentials of test_login, known to the session but new to this test.
+    memguard.flask(app, "/", auth=lambda i: (f"user{i % 500}", "pw"), expect_status=200,
+                   warmup=1000, iterations=1000)
 """
 
 
@@ -168,11 +173,12 @@ SETTLED_KB = 1.0 if sys.version_info >= (3, 11) else 16.0
 
 
 def test_rotating_basic_auth_on_a_clean_app_is_flat(sub, pytester: pytest.Pytester) -> None:
-    """2,000 fresh credentials per test are remembered for redaction, and none of it counts."""
+    """2,000 fresh credentials per test are remembered for redaction, and none of it counts;
+    nor do those another test made, sent again (new to this test's own redaction)."""
     result = sub("--memguard-json=out.json", test_rotating=ROTATING)
-    result.assert_outcomes(passed=2)
+    result.assert_outcomes(passed=3)
     entries = json.loads((pytester.path / "out.json").read_text())["tests"]
-    assert len(entries) == 2
+    assert len(entries) == 3
     for entry in entries:
         assert entry["shape"] in SETTLED_SHAPES, entry
         assert entry["growth_kb"] < SETTLED_KB, entry
