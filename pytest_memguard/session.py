@@ -120,10 +120,12 @@ class MemguardSession:
     def settings(self, item: pytest.Item, *more: Mapping[str, Any]) -> Settings:
         return self.layers.settings(self.marker(item), *more)
 
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_runtest_protocol(self, item: pytest.Item) -> None:
-        """Short credentials are redacted in the output of the test that used them only."""
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_runtest_protocol(self, item: pytest.Item) -> Generator[None, object, object]:
+        """Short credentials are redacted in the output of the test that used them only. A
+        wrapper: it runs whichever plugin runs the protocol (pytest-rerunfailures does)."""
         self.secrets.begin_test()
+        return (yield)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
