@@ -2,7 +2,10 @@
 
 One :class:`Secrets` per session learns each credential pair as it is made or sent
 (``basic_auth()``, the Flask driver, ``Authorization`` headers in fixture values) and keeps it
-for the whole session. Values the plugin shows (leak-trace keys and items) are redacted before
+for the whole session. A secret glued to other characters (``xs3cret1``) is still a secret, but
+a one-letter password found inside words would make every message unreadable: each form is
+redacted by its length, and short ones only in the output of the test that used the credential
+(:func:`secret_forms`). Values the plugin shows (leak-trace keys and items) are redacted before
 they are repr'd or cut (:meth:`Secrets.redact_value`, :func:`short_repr`); text made by others
 (pytest's tracebacks, warnings, labels) is redacted by :meth:`Secrets.redact`, which knows each
 credential in every form it takes in text (plain, ``user:password``, base64 with or without
@@ -36,21 +39,26 @@ from pytest_memguard.errors import passthrough
 REDACTED = "<redacted credential>"
 MAX_REPR = 80
 
-#: A password this long is redacted wherever it occurs (outside code locations); a shorter one
-#: only as a whole word, so that password ``test`` leaves ``test_login.py`` alone.
+#: A credential text (the password, the user name, ``user:password``, the token) this long is
+#: a secret wherever it occurs, in the output of every test of the session (outside code
+#: locations): no word is that long by chance.
 LONG = 8
-#: A password shorter than this is redacted only as a quoted value, after ``=``, or as a whole
-#: value: ``e`` must not make every message unreadable.
+#: One shorter than ``LONG`` but at least this long is redacted wherever it occurs in the output
+#: of the test that used it (glued inside ``xs3cret1`` too), and in other tests' output only as
+#: a quoted value (a password) or not at all (a user name): the password ``None`` of one test
+#: must not rewrite every other test's messages.
 SHORT = 3
-#: The shortest part of a long secret redacted where text was cut: next to ``...``, or at
-#: either end of a line of pytest's "Skipping N identical ..." diffs.
+#: The shortest part of a secret redacted where text was cut: next to ``...``, or at either end
+#: of a line of pytest's "Skipping N identical ..." diffs (a secret redacted as a substring and
+#: longer than this).
 MIN_CUT_PART = 4
 
 
 class Mode(NamedTuple):
     """How a form is matched in text.
 
-    A short password is found quoted (``'e'``) or after ``=``, and the quotes and ``=`` stay.
+    A very short credential (under ``SHORT``) is found quoted (``'e'``) or after ``=``, and the
+    quotes and ``=`` stay: as a bare letter it would rewrite every word.
     ``cut``: a part of the form left at a cut is redacted too; not for ``user:password``, whose
     start is only the user name.
     """
@@ -130,24 +138,69 @@ def _tokens(user: str, password: str) -> set[str]:
     return tokens | {token.rstrip("=") for token in tokens}
 
 
-def secret_forms(user: str, password: str) -> dict[str, Mode]:
-    """Every form of a credential pair in text, with how it may be matched."""
-    if not password:
-        return {}
-    forms: dict[str, Mode] = dict.fromkeys(_tokens(user, password), ANY)
-    pair_mode = PAIR if len(user) + 1 + len(password) >= LONG else WORD
-    for form in escaped_forms(f"{user}:{password}"):
-        forms[form] = pair_mode
-    if len(password) >= SHORT:
-        mode = ANY if len(password) >= LONG else WORD
-        for form in escaped_forms(password):
-            forms.setdefault(form, mode)
-    else:  # a quoted value or a query parameter, never a letter of a word
-        for form in escaped_forms(password):
-            for quoted in (f"'{form}'", f'"{form}"'):
-                forms.setdefault(quoted, QUOTED)
-            forms.setdefault(f"={form}", ASSIGNED)
+class Forms(NamedTuple):
+    """A credential's forms in text, with how each is matched, and the texts that are it
+    when they are an entire value: ``everywhere`` in the session's output, ``scoped`` in the
+    output of the test that used it (or every test's, when no test was running)."""
+
+    everywhere: dict[str, Mode]
+    scoped: dict[str, Mode]
+    values_everywhere: set[str]
+    values_scoped: set[str]
+
+
+def secret_forms(user: str, password: str) -> Forms:
+    """Every form of a credential pair in text, sorted by where it is redacted.
+
+    By the length of the plain text (the token, ``user:password``, the password, the user):
+    ``LONG`` or more, a substring everywhere. ``SHORT`` or more, a substring in its test; in
+    other tests the token and ``user:password`` as a whole word, the password as a quoted
+    value (``'wrong'``, never the word ``None`` of a message), the user name not at all.
+    Shorter, a quoted value or after ``=``, in its test only.
+    """
+    forms = Forms({}, {}, set(), set())
+    if not user and not password:
+        return forms
+    pair = f"{user}:{password}"
+    tokens = _tokens(user, password)
+    for token in tokens:
+        _classify(forms, {token}, len(token), ANY, kind="pair")
+    _classify(forms, escaped_forms(pair), len(pair), PAIR, kind="pair")
+    if password:
+        _classify(forms, escaped_forms(password), len(password), ANY, kind="password")
+    if user:
+        _classify(forms, escaped_forms(user), len(user), ANY, kind="user")
+    for text, least in ((pair, SHORT), (password, SHORT), (user, LONG)):
+        if text:
+            if len(text) >= least:
+                forms.values_everywhere.add(text)
+            forms.values_scoped.add(text)
+    forms.values_everywhere.update(tokens)
     return forms
+
+
+def _classify(forms: Forms, texts: set[str], length: int, substring: Mode, *, kind: str) -> None:
+    """File ``texts`` (the forms of one plain text ``length`` long, a ``pair``, ``password``
+    or ``user``) under its rule."""
+    for form in texts:
+        if length >= LONG:
+            forms.everywhere.setdefault(form, substring)
+            continue
+        if length >= SHORT:
+            forms.scoped.setdefault(form, substring)
+        else:  # a quoted value or a query parameter, never a letter of a word
+            _quoted(forms.scoped, form, assigned=True)
+        if length >= SHORT and kind == "pair":
+            forms.everywhere.setdefault(form, WORD)
+        elif length >= SHORT and kind == "password":
+            _quoted(forms.everywhere, form, assigned=False)
+
+
+def _quoted(forms: dict[str, Mode], form: str, *, assigned: bool) -> None:
+    for quoted in (f"'{form}'", f'"{form}"'):
+        forms.setdefault(quoted, QUOTED)
+    if assigned:
+        forms.setdefault(f"={form}", ASSIGNED)
 
 
 def _looks_basic(run: str, decoded: str) -> bool:
@@ -198,7 +251,7 @@ class _Index:
         )
         known = forms.get(form)
         forms[form] = mode = mode if known is None else _wider(known, mode)
-        if mode.cut and len(form) >= LONG and not (known is not None and known.cut):
+        if mode.cut and len(form) > MIN_CUT_PART and not (known is not None and known.cut):
             self._starts.append(form)
             self._ends.append(form[::-1])
             self._sorted = False
@@ -338,10 +391,23 @@ def _replace(text: str, spans: list[tuple[int, int]]) -> str:
 
 
 def _outside(spans: Spans, protected: Spans) -> Spans:
-    """The spans that touch no code location."""
-    if not protected:
+    """The spans that overlap no protected span, found by bisection: a large report has
+    thousands of both."""
+    if not protected or not spans:
         return spans
-    return [(s, e) for s, e in spans if not any(s < pe and ps < e for ps, pe in protected)]
+    merged: Spans = []
+    for ps, pe in sorted(protected):
+        if merged and ps <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], pe))
+        else:
+            merged.append((ps, pe))
+    ends = [pe for _, pe in merged]
+    kept: Spans = []
+    for s, e in spans:
+        i = bisect.bisect_right(ends, s)  # the first protected span ending after s
+        if i == len(merged) or merged[i][0] >= e:
+            kept.append((s, e))
+    return kept
 
 
 def _record(text: str) -> bytes:
@@ -396,19 +462,37 @@ class _Arena:
         self._map.close()
 
 
+class _Scope:
+    """The forms and whole values of the credentials redacted in one set of outputs."""
+
+    def __init__(self) -> None:
+        self.index = _Index()
+        self.values: set[str] = set()
+        self.pairs: set[tuple[str, str]] = set()
+
+    def learn(self, forms: dict[str, Mode], values: set[str]) -> None:
+        for form, mode in forms.items():
+            self.index.add(form, mode)
+        self.values |= values
+
+
 class Secrets:
     """The credentials known in a session, and the redaction of what might show them.
 
-    It keeps strings only, never user objects. While :meth:`measuring`, new credentials are set
-    aside in an :class:`_Arena` and learnt when the measurement is over (or when something is
-    redacted), so that the record of them never counts as growth of the code under test.
+    It keeps strings only, never user objects. Forms that can only be a secret are redacted in
+    the whole session's output; short ones in the output of the test that used the credential
+    (between :meth:`begin_test` calls), or in every output when it was learnt outside a test
+    (at import, by hand). While :meth:`measuring`, new credentials are set aside in an
+    :class:`_Arena` and learnt when the measurement is over (or when something is redacted), so
+    that the record of them never counts as growth of the code under test.
     """
 
     def __init__(self, pairs: Iterable[tuple[str, str]] = ()) -> None:
         self._pairs: dict[tuple[str, str], None] = {}
-        self._values: set[str] = set()  # redacted as a whole value, whatever their length
+        self._everywhere = _Scope()  # forms of every credential, redacted in every output
+        self._ambient = _Scope()  # scoped forms of those learnt outside a test
+        self._test: _Scope | None = None  # scoped forms of those the running test used
         self._reach = 0  # how far a credential's text reaches, in any of its forms
-        self._index = _Index()
         self._arena: _Arena | None = None
         self._measuring = 0
         for user, password in pairs:
@@ -416,29 +500,50 @@ class Secrets:
 
     def add(self, user: str, password: str) -> None:
         """Know a credential pair from now on; set aside (uncounted) while measuring."""
-        if (user, password) in self._pairs:
+        if (user, password) in self._scope().pairs:
             return
         if self._measuring and self._arena is not None:
             self._arena.put(user, password)
             return
         self._learn(user, password)
 
+    def _scope(self) -> _Scope:
+        return self._test if self._test is not None else self._ambient
+
     def _learn(self, user: str, password: str) -> None:
-        self._pairs[(user, password)] = None
-        if not password:
+        scope = self._scope()
+        if (user, password) in scope.pairs:
             return
-        for form, mode in secret_forms(user, password).items():
-            self._index.add(form, mode)
-        pair = f"{user}:{password}"
-        self._values.update({password, pair, *_tokens(user, password)})
-        self._reach = max(self._reach, len(pair) * 2)  # base64 makes 4 of 3, escapes more
+        scope.pairs.add((user, password))
+        forms = secret_forms(user, password)
+        scope.learn(forms.scoped, forms.values_scoped)
+        if (user, password) not in self._pairs:
+            self._pairs[(user, password)] = None
+            self._everywhere.learn(forms.everywhere, forms.values_everywhere)
+            self._reach = max(self._reach, len(f"{user}:{password}") * 2)  # base64: 4 of 3
+
+    def begin_test(self) -> None:
+        """A test starts: from now on, short forms are redacted in its output only (until the
+        next test, so that the warnings recorded after its teardown are redacted too)."""
+        self._sync()
+        self._test = _Scope()
+
+    def end_tests(self) -> None:
+        """The tests are over: what is redacted now (summaries, files) is every test's."""
+        self._sync()
+        self._test = None
+
+    def _scopes(self) -> tuple[_Scope, ...]:
+        self._sync()
+        if self._test is None:
+            return (self._everywhere, self._ambient)
+        return (self._everywhere, self._ambient, self._test)
 
     def _sync(self) -> None:
         """Learn what was set aside while measuring."""
         if self._arena is not None and len(self._arena):
             for user, password in self._arena.drain():
-                if (user, password) not in self._pairs:
-                    self._learn(user, password)
+                self._learn(user, password)
 
     @passthrough
     def measuring(self) -> Iterator[None]:
@@ -487,28 +592,35 @@ class Secrets:
     def redact(self, text: str) -> str:
         """``text`` with every known credential, in any form, and any ``Basic`` token replaced.
 
-        Code locations (``file.py:12``, node ids) are never rewritten, a short password only as
-        a whole word; parts of a long secret left where the text was cut are replaced too.
+        Code locations (``file.py:12``, node ids) and ``<redacted credential>`` itself are
+        never rewritten, a short credential only as a whole word or value (see
+        :func:`secret_forms`); parts of a long secret left where the text was cut are
+        replaced too.
         """
-        self._sync()
-        index = self._index
-        protected = [m.span() for m in _LOCATION.finditer(text)]
-        spans = index.find(text) + self._encoded(text, index)
+        scopes = self._scopes()
+        protected = _protected(text)
+        spans = self._encoded(text, scopes)
+        for scope in scopes:
+            spans += scope.index.find(text)
         # A line that is all one value (a diff line "- e") is that value, however short.
-        spans += [m.span(1) for m in _LINE_VALUE.finditer(text) if m.group(1) in self._values]
+        spans += [
+            m.span(1)
+            for m in _LINE_VALUE.finditer(text)
+            if any(m.group(1) in scope.values for scope in scopes)
+        ]
         spans = _outside(spans, protected)
         if spans:
             text = _replace(text, spans)
-        if index.starts:
-            protected = [m.span() for m in _LOCATION.finditer(text)]
-            cut = _outside(index.cut_parts(text), protected)
-            if cut:
-                text = _replace(text, cut)
-        return text
+            protected = _protected(text)
+        cut = [
+            span for scope in scopes if scope.index.starts for span in scope.index.cut_parts(text)
+        ]
+        cut = _outside(cut, protected)
+        return _replace(text, cut) if cut else text
 
-    def _encoded(self, text: str, index: _Index) -> list[tuple[int, int]]:
+    def _encoded(self, text: str, scopes: tuple[_Scope, ...]) -> Spans:
         """Base64 runs that hide a credential: after ``Basic`` any ``x:y``, else a known one."""
-        spans: list[tuple[int, int]] = []
+        spans: Spans = []
         for m in _BASIC.finditer(text):
             decoded = _b64_text(m.group(1))
             if decoded is not None and ":" in decoded:
@@ -519,28 +631,37 @@ class Secrets:
                 # A snake_case word is not base64 of text (whose encoding mixes cases): skip.
                 if len(run) >= LONG and not _SNAKE.fullmatch(run):
                     decoded = _b64_text(run)
-                    if decoded is not None and self._known(decoded, index):
+                    if decoded is not None and _known(decoded, scopes):
                         spans.append(m.span())
         return spans
-
-    def _known(self, text: str, index: _Index) -> bool:
-        return text.strip() in self._values or bool(index.find(text))
 
     def redact_value(self, value: str) -> str:
         """A value about to be shown (a key, an item), before any repr or cut: the whole of it
         when it is a credential, its token, base64 of one, or base64 of any ``user:password``
         (a token built by hand, never shown to the plugin); else its text redacted."""
-        self._sync()
+        scopes = self._scopes()
         core = value.strip()
-        if core in self._values:
+        if any(core in scope.values for scope in scopes):
             return REDACTED
         if _B64_RUN.fullmatch(core):
             decoded = _b64_text(core)
-            if decoded is not None and (
-                self._known(decoded, self._index) or _looks_basic(core, decoded)
-            ):
+            if decoded is not None and (_known(decoded, scopes) or _looks_basic(core, decoded)):
                 return REDACTED
         return self.redact(value)
+
+
+def _known(text: str, scopes: tuple[_Scope, ...]) -> bool:
+    core = text.strip()
+    return any(core in scope.values or scope.index.find(text) for scope in scopes)
+
+
+_MARK = re.compile(re.escape(REDACTED))
+
+
+def _protected(text: str) -> Spans:
+    """Spans never rewritten: code locations, and what was redacted already (a password
+    ``redacted`` must not redact the marker again)."""
+    return [m.span() for m in _LOCATION.finditer(text)] + [m.span() for m in _MARK.finditer(text)]
 
 
 #: The credentials of the running session, so that headers built with ``basic_auth()`` anywhere

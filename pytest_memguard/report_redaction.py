@@ -1,4 +1,5 @@
-"""Keep credentials out of pytest's own reports: test and collection reports, warnings.
+"""Keep credentials out of pytest's own reports (test and collection reports, warnings) and
+out of memguard's results (every file and summary is made from them).
 
 Every string is redacted where it sits, so a report keeps its structure (a skip's
 ``(path, lineno, reason)`` tuple, a traceback's entries) for pytest, JUnit XML and xdist; code
@@ -9,9 +10,11 @@ import.
 from __future__ import annotations
 
 import linecache
+from dataclasses import replace
 from typing import Any
 
 from pytest_memguard.redact import Secrets
+from pytest_memguard.result import MemguardResult, ResourceGrowth
 
 #: Fields of pytest's traceback representations that are code locations: never rewritten.
 LOCATION_FIELDS = frozenset({"path", "lineno", "firstlineno", "filename", "style", "argname"})
@@ -96,3 +99,32 @@ def redact_warning(message: Any, secrets: Secrets) -> None:
             line = linecache.getline(filename, lineno)
     if isinstance(line, str) and line and secrets.redact(line) != line:
         message.line = secrets.redact(line)
+
+
+def redact_result(result: MemguardResult, secrets: Secrets) -> MemguardResult:
+    """``result`` with every text redacted: labels, reasons, and the type, module and attribute
+    names of an explanation, which are the code's but may hold a credential (a class or a cache
+    named after one). Its node id is a code location: kept. Redacting twice changes nothing."""
+    if not secrets:
+        return result
+    text = secrets.redact
+    return replace(
+        result,
+        label=text(result.label),
+        reason=text(result.reason),
+        types=tuple(replace(t, name=text(t.name)) for t in result.types),
+        explanation=tuple(map(text, result.explanation)),
+        ignored=tuple(map(text, result.ignored)),
+        disturbed=text(result.disturbed),
+        rejudged=text(result.rejudged),
+        resources=tuple(_redact_resource(r, secrets) for r in result.resources),
+    )
+
+
+def _redact_resource(resource: ResourceGrowth, secrets: Secrets) -> ResourceGrowth:
+    return replace(
+        resource,
+        reason=secrets.redact(resource.reason),
+        what=secrets.redact(resource.what),
+        explanation=tuple(map(secrets.redact, resource.explanation)),
+    )

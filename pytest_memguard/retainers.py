@@ -643,7 +643,8 @@ def trace(
         key, value = sample
         index = "{member}" if key is MEMBER else f"[{_key_text(key, secrets)}]"
         lines.append(f"╰→ {index:<{HOP_WIDTH}} {_type_name(value)} {_describe(value, secrets)}")
-    # Values (keys, items) were redacted before they were cut; names and places are code.
+    # Values (keys, items) were redacted before they were cut; names are redacted with the
+    # whole result (report_redaction.redact_result), places never are.
     return path, tuple(lines)
 
 

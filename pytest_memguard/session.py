@@ -28,7 +28,7 @@ from pytest_memguard.measure import WarningKey
 from pytest_memguard.redact import Secrets, from_values
 from pytest_memguard.report import terminal
 from pytest_memguard.report.outputs import baseline_deltas
-from pytest_memguard.report_redaction import redact_report, redact_warning
+from pytest_memguard.report_redaction import redact_report, redact_result, redact_warning
 from pytest_memguard.result import TEST_BODY, MemguardResult
 from pytest_memguard.run_files import RunFiles
 from pytest_memguard.settings import Settings, SettingsError
@@ -119,6 +119,13 @@ class MemguardSession:
 
     def settings(self, item: pytest.Item, *more: Mapping[str, Any]) -> Settings:
         return self.layers.settings(self.marker(item), *more)
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_runtest_protocol(self, item: pytest.Item) -> Generator[None, object, object]:
+        """Short credentials are redacted in the output of the test that used them only. A
+        wrapper: it runs whichever plugin runs the protocol (pytest-rerunfailures does)."""
+        self.secrets.begin_test()
+        return (yield)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
@@ -238,11 +245,9 @@ class MemguardSession:
             if not replay_error(exc) or isinstance(exc, (LeakError, MemguardUsageError)):
                 raise  # stopped, or the verdict itself: a confirmed leak
             reason = exc.reason if isinstance(exc, _NotReplayable) else _replay_reason(exc)
-            self.results.append(
-                scan.not_replayable(settings, reason, item.nodeid, scan.now() - started)
-            )
+            self._record(scan.not_replayable(settings, reason, item.nodeid, scan.now() - started))
             return
-        self.results.append(scan.clean(settings, shown, item.nodeid, scan.now() - started))
+        self._record(scan.clean(settings, shown, item.nodeid, scan.now() - started))
 
     def _confirm(
         self,
@@ -413,6 +418,12 @@ class MemguardSession:
     ) -> MemguardResult:
         if statuses is not None:
             result = replace(result, statuses=statuses())
+        return self._record(result)
+
+    def _record(self, result: MemguardResult) -> MemguardResult:
+        """Keep a result for the reports, its text redacted with the test's credentials (type
+        and attribute names, labels and reasons may hold one) while they are known."""
+        result = redact_result(result, self.secrets)
         self.results.append(result)
         return result
 
@@ -497,8 +508,10 @@ class MemguardSession:
         try:
             outcome = yield
         except BaseException as exc:
+            self.secrets.end_tests()
             self._write(session, stopped=f"the run stopped early ({type(exc).__name__}: {exc})")
             raise
+        self.secrets.end_tests()
         self._write(session, stopped=None)
         return outcome
 

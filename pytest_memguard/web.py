@@ -64,6 +64,7 @@ def _check_pair(pair: object, *, where: str) -> Pair:
             " (a callable i -> (user, password) or a list of pairs also work)"
         )
     if ":" in pair[0]:
+        remember(*pair)  # refused, yet a secret: the failing line shows it
         raise ValueError(f"{where}: a Basic Auth user name cannot contain ':' (RFC 7617)")
     return pair
 

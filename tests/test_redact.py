@@ -9,6 +9,7 @@ import html
 import json
 import sys
 import urllib.parse
+from dataclasses import replace
 
 import pytest
 
@@ -144,21 +145,78 @@ def test_parts_of_a_long_secret_at_a_cut_are_redacted(text: str, kept: str) -> N
     assert not any(LONG[i : i + 4] in out for i in range(len(LONG) - 3))
 
 
-def test_a_user_name_alone_is_not_a_part_of_a_secret() -> None:
-    secrets = Secrets([("alice469", LONG)])
-    assert secrets.redact("user alice469") == "user alice469"
-    assert secrets.redact_value("alice469") == "alice469"
+def test_a_user_name_alone_is_redacted_in_its_test_and_a_long_one_everywhere() -> None:
+    secrets = Secrets()
+    secrets.begin_test()
+    secrets.add("alice", LONG)
+    secrets.add("alice469", LONG)
+    assert secrets.redact("user alice, alice_cache") == f"user {REDACTED}, {REDACTED}_cache"
+    assert secrets.redact_value("alice") == REDACTED
+    secrets.begin_test()  # another test: "alice" is a word like any other there
+    assert secrets.redact("user alice, alice_cache") == "user alice, alice_cache"
+    assert secrets.redact("user alice469x") == f"user {REDACTED}x"  # long: a secret anywhere
 
 
-# --- nothing else is rewritten -------------------------------------------------------------------
+# --- glued secrets, and nothing else rewritten ---------------------------------------------------
 
 
-def test_short_passwords_are_whole_words_and_never_touch_locations() -> None:
-    secrets = Secrets([("bob", "test"), ("carl", "wrong")])
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("xs3cret1", f"x{REDACTED}1"),
+        ("s3cret_value", f"{REDACTED}_value"),
+        ("class S3cretHolder(s3cretBase)", f"class S3cretHolder({REDACTED}Base)"),
+        ("{'k': 'xs3cret1'}", f"{{'k': 'x{REDACTED}1'}}"),
+        ("╰→ .s3cret_cache  dict", f"╰→ .{REDACTED}_cache  dict"),
+        ("mallory_was_here", f"{REDACTED}_was_here"),
+        ("xmallory:s3cret1", f"x{REDACTED}1"),
+        ("bWFsbG9yeTpzM2NyZXQ=", REDACTED),
+    ],
+)
+def test_a_credential_glued_to_other_characters_is_redacted_in_its_test(
+    text: str, shown: str
+) -> None:
+    secrets = Secrets()
+    secrets.begin_test()
+    secrets.add("mallory", "s3cret")
+    assert secrets.redact(text) == shown
+
+
+def test_short_credentials_of_another_test_are_whole_words_and_never_touch_locations() -> None:
+    secrets = Secrets()
+    secrets.begin_test()
+    secrets.add("bob", "test")
+    secrets.add("carl", "wrong")
+    assert secrets.redact("module h08_wrong_password") == f"module h08_{REDACTED}_password"
+    secrets.begin_test()
     assert secrets.redact("test_shortpw.py:3: in test_login") == "test_shortpw.py:3: in test_login"
     assert secrets.redact("module h08_wrong_password") == "module h08_wrong_password"
     assert secrets.redact("tests/test.py::test[test]") == "tests/test.py::test[test]"
     assert secrets.redact("password = 'wrong'") == f"password = '{REDACTED}'"
+    assert secrets.redact("bob and carl") == "bob and carl"
+
+
+def test_code_locations_are_never_rewritten_even_in_the_credentials_own_test() -> None:
+    secrets = Secrets([("bob", "test")])
+    assert secrets.redact("test_shortpw.py:3: in x") == "test_shortpw.py:3: in x"
+    assert secrets.redact("tests/test.py::test[test]") == "tests/test.py::test[test]"
+    assert secrets.redact("py test here") == f"py {REDACTED} here"
+
+
+def test_a_one_character_credential_of_another_test_rewrites_nothing() -> None:
+    """The defect seen in a real run: ``passed=1`` became ``passed=<redacted credential>``
+    because an earlier test of the same process sent the password ``1``."""
+    secrets = Secrets()
+    secrets.begin_test()
+    secrets.add("u", "1")
+    assert secrets.redact("pw='1' passed=1") == f"pw='{REDACTED}' passed={REDACTED}"
+    secrets.begin_test()
+    text = "assert_outcomes(passed=1)\nE   - 1\n'1' u"
+    assert secrets.redact(text) == text
+    assert secrets.redact_value("1") == "1"
+    assert secrets.redact("u:1 dTox") == f"{REDACTED} {REDACTED}"  # the pair and its token
+    secrets.end_tests()
+    assert secrets.redact(text) == text
 
 
 def test_a_one_letter_password_leaves_prose_readable() -> None:
@@ -276,3 +334,125 @@ def test_lone_surrogates_are_redacted_and_never_raise() -> None:
     secrets = Secrets([("\udcff", "pw\udcff-long-pass")])
     assert secrets.redact("x pw\udcff-long-pass y") == f"x {REDACTED} y"
     assert short_repr(b"pw\xed\xb3\xbf-long-pass", secrets) == repr(REDACTED.encode())
+
+
+# --- hostile credentials -------------------------------------------------------------------------
+
+HOSTILE = [
+    "a.b*c+(d)?[e]|^$",  # regex metacharacters
+    "pässwörd✓",  # non-ASCII
+    "pass word",  # a space
+    "pa:ss:wd",  # colons: the user name ends at the first
+    "x" * 5000,  # very long
+    "test",  # common words
+    "None",
+    "%41%42%43",  # percent-encoded-looking
+    "YWJjZA==",  # base64-looking
+    "\\d+'\"",  # backslash and quotes
+    "ab",
+    "1",
+    "",  # empty: the user name and the token are still secrets
+]
+OTHER_TEST = "assert_outcomes(passed=1) is None: test 'ok' e.g. ab, x=1"
+
+
+@pytest.mark.parametrize("password", HOSTILE, ids=lambda p: repr(p[:12]))
+def test_hostile_passwords_are_redacted_glued_in_their_test_and_nowhere_else(
+    password: str,
+) -> None:
+    secrets = Secrets()
+    secrets.begin_test()
+    secrets.add("mallory", password)
+    pair, token = f"mallory:{password}", _token("mallory", password)
+    shown = [f"x{pair}1", f"x{token}1", f"Basic {token}", repr({"k": pair}), json.dumps(pair)]
+    if len(password) >= 3:
+        shown += [f"x{password}1", repr(f"x{password}1"), urllib.parse.quote(f"_{password}_")]
+    elif password:
+        shown += [repr(password), f"?pw={password}&"]
+    else:
+        shown += ["xmallory1"]
+    for text in shown:
+        out = secrets.redact(text)
+        assert REDACTED in out, text
+        assert secrets.redact(out) == out  # twice is once: the marker is never a secret
+        if len(password) >= 3:
+            assert password not in out
+        assert "mallory" not in out
+        assert token.rstrip("=") not in out
+    secrets.begin_test()  # another test in the same worker
+    assert secrets.redact(OTHER_TEST) == OTHER_TEST
+    assert secrets.redact(f"x{token}1") == f"x{REDACTED}1"  # the token is a secret anywhere
+
+
+def test_the_marker_itself_is_never_redacted_again() -> None:
+    secrets = Secrets([("red", "redacted"), ("cred", "credential>")])
+    once = secrets.redact("redacted credential> <redacted credential>")
+    assert once == f"{REDACTED} {REDACTED} {REDACTED}"
+    assert secrets.redact(once) == once
+
+
+def test_credentials_learnt_outside_a_test_are_redacted_in_every_test() -> None:
+    """A header built at import (a module constant) is every test's."""
+    secrets = Secrets()
+    secrets.add("bob", "s3cret")
+    secrets.begin_test()
+    assert secrets.redact("xs3cret1") == f"x{REDACTED}1"
+    secrets.begin_test()
+    assert secrets.redact("xs3cret1") == f"x{REDACTED}1"
+
+
+def test_a_credential_of_another_test_is_redacted_where_it_can_only_be_one() -> None:
+    secrets = Secrets()
+    secrets.begin_test()
+    secrets.add("bob", "s3cret")
+    secrets.add("carol", "hunter2hunter2")
+    secrets.begin_test()
+    text = "bob's s3cret_value, xhunter2hunter2y, pw='s3cret', bob:s3cret"
+    assert secrets.redact(text) == (
+        f"bob's s3cret_value, x{REDACTED}y, pw='{REDACTED}', {REDACTED}"
+    )
+    assert secrets.redact_value("s3cret") == REDACTED  # a whole value: a leak trace's key
+
+
+def test_a_result_is_redacted_in_every_text_but_its_node_id() -> None:
+    from pytest_memguard.report_redaction import redact_result
+    from pytest_memguard.result import MemguardResult, ResourceGrowth, TypeGrowth
+
+    secrets = Secrets()
+    secrets.begin_test()
+    secrets.add("mallory", "s3cret")
+    result = MemguardResult(
+        passed=False,
+        growth_kb=1.0,
+        limit_kb=0.5,
+        iterations=10,
+        warmup=2,
+        per_call_bytes=8.0,
+        shape="growing",
+        reason="retained by fetch_s3cret_token",
+        types=(TypeGrowth("app.Xs3cret1Session", 5, 500),),
+        nodeid="tests/test_s3cret.py::test_s3cret",
+        label="run(fetch_s3cret_token)",
+        explanation=("├─ .s3cret_cache  dict", "  +1.0 KiB at tests/test_s3cret.py:3"),
+        ignored=("app:mallory_cache",),
+        rejudged="held by s3cret_fixture",
+        resources=(ResourceGrowth("fds", False, "growing", 3, 0, what="/tmp/s3cret.db"),),
+    )
+    shown = redact_result(result, secrets)
+    assert "s3cret" not in repr(replace(shown, nodeid="", explanation=shown.explanation[:1]))
+    assert "mallory" not in repr(shown)
+    assert shown.nodeid == result.nodeid
+    assert shown.types[0].name == f"app.X{REDACTED}1Session"
+    assert shown.explanation[1] == "  +1.0 KiB at tests/test_s3cret.py:3"  # a location
+    assert redact_result(shown, secrets) == shown
+    assert redact_result(result, Secrets()) is result  # nothing known: nothing to do
+
+
+def test_a_short_secret_cut_by_pytest_leaves_no_part_in_its_test() -> None:
+    secrets = Secrets()
+    secrets.begin_test()
+    secrets.add("mallory", "s3cret7")
+    assert secrets.redact("assert 'aaaa...s3cre...' == 'x'") == (
+        f"assert 'aaaa...{REDACTED}...' == 'x'"
+    )
+    assert secrets.redact("'...ret7' and 'mallo...'") == f"'...{REDACTED}' and '{REDACTED}...'"

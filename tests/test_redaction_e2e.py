@@ -157,15 +157,21 @@ def test_run(memguard, client):
         warmup=1000,
         iterations=1000,
     )
+
+def test_known_again(memguard):
+    # Credentials of test_login, known to the session but new to this test.
+    memguard.flask(app, "/", auth=lambda i: (f"user{i % 500}", "pw"), expect_status=200,
+                   warmup=1000, iterations=1000)
 """
 
 
 def test_rotating_basic_auth_on_a_clean_app_is_flat(sub, pytester: pytest.Pytester) -> None:
-    """2,000 fresh credentials per test are remembered for redaction, and none of it counts."""
+    """2,000 fresh credentials per test are remembered for redaction, and none of it counts;
+    nor do those another test made, sent again (new to this test's own redaction)."""
     result = sub("--memguard-json=out.json", test_rotating=ROTATING)
-    result.assert_outcomes(passed=2)
+    result.assert_outcomes(passed=3)
     entries = json.loads((pytester.path / "out.json").read_text())["tests"]
-    assert len(entries) == 2
+    assert len(entries) == 3
     for entry in entries:
         assert entry["shape"] in SETTLED_SHAPES, entry
         assert entry["growth_kb"] < SETTLED_KB, entry
@@ -519,17 +525,87 @@ def test_pytest_own_truncation_leaves_no_piece(
 # --- nothing else is rewritten -------------------------------------------------------------------
 
 
-def test_short_passwords_never_rewrite_locations_or_modules(run, pytester: pytest.Pytester) -> None:
-    files = {
-        "test_shortpw": """
+GLUED = """
+import warnings
 import pytest_memguard
 
-def test_short(memguard):
-    pytest_memguard.basic_auth("bob", "test")
-    log = []
-    memguard.run(lambda: log.append(bytes(1000)))
-""",
-        "h08_wrong_password": """
+class Xs3cret1Session:
+    pass
+
+s3cret_cache = {}
+
+def fetch_s3cret_token():
+    s3cret_cache[f"xs3cret1-{len(s3cret_cache)}"] = Xs3cret1Session()
+
+def test_glued(memguard, record_property):
+    pytest_memguard.basic_auth("mallory", "s3cret")
+    record_property("note", "mallory_was_here with s3cret_value")
+    warnings.warn(UserWarning("user mallory_1 sent xs3cret1"))
+    memguard.run(fetch_s3cret_token)
+"""
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]])
+def test_a_credential_glued_to_other_characters_never_shows(
+    sub, pytester: pytest.Pytester, workers: list[str]
+) -> None:
+    """The password and the user name glued inside words: a class, a module global and a
+    function named after it, a dict key, a property, a warning. Every output, under xdist too."""
+    result = sub(
+        BOUND, "-W", "always", "--tb=long", "--showlocals", *OUTPUTS, *workers, test_glued=GLUED
+    )
+    result.assert_outcomes(failed=1)
+    found = check(pytester, result, [("mallory", "s3cret")])
+    assert not [(name, text) for name, text in found.items() if "mallory" in text]
+    result.stdout.fnmatch_lines(["*retained via:*", "*.<redacted credential>_cache*"])
+    result.stdout.fnmatch_lines(["*UserWarning: user <redacted credential>_1 sent x*"])
+
+
+HOSTILE_AUTH = """
+from flask import Flask, request
+
+app = Flask(__name__)
+SESSIONS = {}
+
+@app.get("/")
+def index():
+    auth = request.authorization
+    SESSIONS[f"sess_{auth.username}_{auth.password}x{len(SESSIONS)}"] = auth.password
+    return "ok"
+
+PAIRS = [("mallory", "a.b*c+(d)?"), ("zoë", "pä ss:wörd"), ("re", "YWJjZA=="), ("pc", "%41%42")]
+PAIRS.append(("nopass-user", ""))
+
+def test_list(memguard):
+    memguard.flask(app, "/", auth=PAIRS, expect_status=200)
+
+def test_callable(memguard):
+    memguard.flask(app, "/", auth=lambda i: ("trudy", f"s3cret{i}"), expect_status=200)
+
+def test_refused(memguard):
+    memguard.flask(app, "/", auth=("ma:llory", "refused-pw"), expect_status=200)
+"""
+
+
+def test_hostile_credentials_sent_as_a_list_or_per_call_never_show(
+    run, pytester: pytest.Pytester
+) -> None:
+    """Sent by the Flask driver, kept by the app in keys glued to other text; a pair refused
+    (a user name with ``:``) is still kept out of the failure that shows it."""
+    result = run(BOUND, "--tb=long", *OUTPUTS, test_hostile=HOSTILE_AUTH)
+    result.assert_outcomes(failed=3)
+    result.stdout.fnmatch_lines(["*.SESSIONS*dict*", "*╰→ [[]'sess_<redacted credential>*"])
+    result.stdout.fnmatch_lines(["E*ValueError: *user name cannot contain ':'*"])
+    pairs = [("mallory", "a.b*c+(d)?"), ("zoë", "pä ss:wörd"), ("re", "YWJjZA=="), ("pc", "%41%42")]
+    pairs += [("ma:llory", "refused-pw"), ("nopass-user", "")]
+    pairs += [("trudy", f"s3cret{i}") for i in range(300)]
+    found = check(pytester, result, pairs)
+    users = ("mallory", "trudy", "nopass-user")
+    assert not [name for name, text in found.items() if any(u in text for u in users)]
+
+
+SHORT_FILES = {
+    "h08_wrong_password": """
 import pytest_memguard
 
 def test_wrong():
@@ -537,7 +613,15 @@ def test_wrong():
     import h08_wrong_password
     assert h08_wrong_password.__name__ == "other", "wrong module"
 """,
-        "test_e": """
+    "test_shortpw": """
+import pytest_memguard
+
+def test_short(memguard):
+    pytest_memguard.basic_auth("bob", "test")
+    log = []
+    memguard.run(lambda: log.append(bytes(1000)))
+""",
+    "test_short_e": """
 import pytest_memguard
 
 def test_e():
@@ -545,26 +629,55 @@ def test_e():
     value = "the quick brown fox jumped over the lazy dog, e.g. here"
     assert value == "e"
 """,
-    }
-    result = run(BOUND, "h08_wrong_password.py", "test_shortpw.py", "test_e.py", **files)
-    result.assert_outcomes(failed=3)
+    "test_short_one": """
+import pytest_memguard
+
+def test_one():
+    pytest_memguard.basic_auth("u", "1")
+
+def check(passed, word):
+    assert passed == 2, word
+
+def test_two():
+    check(passed=1, word="bob e u wrongly tested, wrong None")
+""",
+}
+
+
+def test_short_credentials_are_redacted_in_their_test_and_rewrite_no_other(
+    run, pytester: pytest.Pytester
+) -> None:
+    """In its own test a password of 3+ characters is redacted even glued to a word (a module
+    named after it); a 1-character one only as a value. Another test's output keeps every
+    word: ``passed=1`` stays, though an earlier test sent the password ``1``. Locations are
+    never rewritten."""
+    files = ("h08_wrong_password.py", "test_shortpw.py", "test_short_e.py", "test_short_one.py")
+    result = run(BOUND, *files, **SHORT_FILES)
+    result.assert_outcomes(passed=1, failed=4)
     result.stdout.fnmatch_lines(
         [
             "*_ test_wrong _*",
             "E*AssertionError: <redacted credential> module",
-            "E*assert 'h08_wrong_password' == 'other'",
+            "E*assert 'h08_<redacted credential>_password' == 'other'",
             "h08_wrong_password.py:6: AssertionError",
             "*_ test_short _*",
+            "LeakError: memguard: run(<redacted credential>_short.<locals>.<lambda>): *",
             "test_shortpw.py:6: guarded here",
             "*_ test_e _*",
             "E*AssertionError: assert 'the quick br...*e.g. here' == '<redacted credential>'",
             "E*- <redacted credential>",
             "E*+ the quick brown fox jumped over the lazy dog, e.g. here",
-            "test_e.py:6: AssertionError",
+            "test_short_e.py:6: AssertionError",
+            "*_ test_two _*",
+            '>*check(passed=1, word="bob e u wrongly tested, wrong None")',
+            "E*AssertionError: bob e u wrongly tested, wrong None",
+            "E*assert 1 == 2",
+            "test_short_one.py:7: AssertionError",
         ]
     )
     result.stdout.fnmatch_lines(["FAILED test_shortpw.py::test_short - *"])
-    result.stdout.no_fnmatch_line("*<redacted credential>_*")
+    test_two = result.stdout.str().split("_ test_two _")[1].split("short test summary")[0]
+    assert "redacted" not in test_two
 
 
 SKIPS = """
