@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import operator
+import re
 import sys
 import tracemalloc
 import warnings
@@ -255,3 +256,63 @@ def test_a_line_tracer_recording_the_plugin_s_lines_on_first_use_adds_nothing() 
     # 3.11+: under 512 B; 3.10 settles 8 blocks above its baseline at the first calls, and
     # stays there: no growth either way.
     assert max(samples.retained) < FLAT_BYTES, samples.retained[:5]
+
+
+# --- caches are dropped only when the reading rose (issue 15's cost bar) ----------------------
+
+
+class _Looked:
+    """A type whose attribute cache entries a call fills with names it makes."""
+
+
+def test_names_only_the_type_cache_keeps_are_not_a_leak() -> None:
+    # Each call looks up a name made for it: CPython's type attribute cache keeps the string
+    # (a miss is cached too), one more block per call until its 4096 slots are full. Read
+    # without dropping the cache, that is a steady leak of ~64 B per call.
+    calls = iter(range(10**6))
+    samples = measure(
+        lambda: getattr(_Looked, f"attribute_{next(calls)}", None),
+        Loop(warmup=5, iterations=100, on_growth=CacheDropper()),
+    )
+    assert verdict.trend(samples.retained).shape == "flat", samples.blocks
+    assert max(samples.retained) < FLAT_BYTES
+
+
+def test_caches_are_dropped_only_when_the_reading_rose() -> None:
+    # Dropping makes every later call fill the caches again (a Starlette request looks each
+    # attribute up again): a call that keeps nothing is read without dropping anything,
+    # except at the baseline (and its dry run) and at the last sample.
+    drops: list[int] = []
+    dropper = CacheDropper()
+
+    def on_growth() -> None:
+        drops.append(1)
+        dropper()
+
+    pattern = "memguard-[a-z]+"
+    samples = measure(
+        lambda: re.match(pattern, "memguard-test"),  # refills re's cache if it was dropped
+        Loop(warmup=5, iterations=100, on_growth=on_growth),
+    )
+    assert verdict.trend(samples.retained).shape == "flat"
+    assert len(drops) <= 6, len(drops)  # dry run, baseline, last sample, a few rises
+
+
+def test_a_leak_every_other_call_reads_exactly_through_both_paths() -> None:
+    # Calls that keep a string alternate with calls that keep nothing: the samples alternate
+    # between the dropping path and the plain reading, and neither leaves anything behind.
+    keep: list[str] = []
+    count = iter(range(10**6))
+
+    def call() -> None:
+        n = next(count)
+        if n % 2:
+            keep.append("x" * 97 + str(n))
+
+    samples = measure(call, Loop(warmup=20, iterations=48, on_growth=CacheDropper()))
+    steps = list(map(operator.sub, samples.blocks[1:], samples.blocks))
+    if sys.version_info < (3, 11):  # 3.10's one small step of its own (see above)
+        assert sum(step not in (0, 1) for step in steps) <= 1, steps
+    else:
+        assert sorted(set(steps)) == [0, 1], steps
+    assert samples.blocks[-1] - samples.blocks[0] in range(23, 26), samples.blocks
