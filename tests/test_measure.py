@@ -316,3 +316,57 @@ def test_a_leak_every_other_call_reads_exactly_through_both_paths() -> None:
     else:
         assert sorted(set(steps)) == [0, 1], steps
     assert samples.blocks[-1] - samples.blocks[0] in range(23, 26), samples.blocks
+
+
+# --- a thinned run samples every second call of a fast callable (issue 15's cost bar) --------
+
+
+def test_a_fast_call_is_sampled_every_second_call_and_its_leak_still_caught() -> None:
+    keep: list[str] = []
+    samples = measure(
+        lambda: keep.append("x" * 97 + str(len(keep))),
+        Loop(warmup=20, iterations=200, on_growth=CacheDropper(), thin=True),
+    )
+    steps = list(map(operator.sub, samples.blocks[1:], samples.blocks))
+    # Every second call reads as the one before it; the others rise by both calls' strings.
+    assert steps[1::2].count(0) >= 90, steps
+    assert samples.blocks[-1] - samples.blocks[0] in range(195, 202), samples.blocks[-1]
+    assert verdict.trend(samples.retained).shape == "growing"
+
+
+def test_a_slow_call_short_run_or_no_warm_up_is_sampled_after_every_call() -> None:
+    keep: list[str] = []
+
+    def slow() -> None:
+        sum(range(400_000))  # far slower than a sample
+        keep.append("x" * 97 + str(len(keep)))
+
+    def fast() -> None:
+        keep.append("x" * 97 + str(len(keep)))
+
+    for fn, loop in [
+        (slow, Loop(warmup=5, iterations=200, thin=True)),
+        (fast, Loop(warmup=5, iterations=100, thin=True)),  # under THIN_MIN_ITERATIONS
+        (fast, Loop(warmup=0, iterations=200, thin=True)),  # no warm-up call to time
+    ]:
+        samples = measure(fn, loop)
+        steps = list(map(operator.sub, samples.blocks[1:], samples.blocks))
+        assert steps.count(0) <= 2, (fn.__name__, loop.iterations, loop.warmup, steps)
+
+
+def test_a_leak_beside_a_filling_type_cache_never_reads_as_a_fall() -> None:
+    # A leak in a framework whose calls leave a few more names in the type cache each time
+    # (Starlette's do): a sample read without dropping must never sit under the exact value,
+    # or the next exact one reads as a fall and the run's noise hides a slow leak.
+    keep: list[str] = []
+    names = iter(range(10**6))
+
+    def call() -> None:
+        for _ in range(3):
+            getattr(_Looked, f"name_{next(names)}", None)
+        keep.append("x" * 97 + str(len(keep)))
+
+    samples = measure(call, Loop(warmup=20, iterations=200, on_growth=CacheDropper(), thin=True))
+    falls = [a - b for a, b in zip(samples.retained, samples.retained[1:], strict=False) if a > b]
+    assert max(falls, default=0) < 2 * BLOCK_BYTES, falls
+    assert verdict.trend(samples.retained).shape == "growing"
