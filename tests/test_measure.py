@@ -315,7 +315,8 @@ def test_a_leak_every_other_call_reads_exactly_through_both_paths() -> None:
         assert sum(step not in (0, 1) for step in steps) <= 1, steps
     else:
         assert sorted(set(steps)) == [0, 1], steps
-    assert samples.blocks[-1] - samples.blocks[0] in range(23, 26), samples.blocks
+    top = 30 if sys.version_info < (3, 11) else 26  # 3.10's small step, as above
+    assert samples.blocks[-1] - samples.blocks[0] in range(23, top), samples.blocks
 
 
 # --- a thinned run samples every second call of a fast callable (issue 15's cost bar) --------
@@ -330,7 +331,7 @@ def test_a_fast_call_is_sampled_every_second_call_and_its_leak_still_caught() ->
     steps = list(map(operator.sub, samples.blocks[1:], samples.blocks))
     # Every second call reads as the one before it; the others rise by both calls' strings.
     assert steps[1::2].count(0) >= 90, steps
-    assert samples.blocks[-1] - samples.blocks[0] in range(195, 202), samples.blocks[-1]
+    assert samples.blocks[-1] - samples.blocks[0] in range(195, 206), samples.blocks[-1]
     assert verdict.trend(samples.retained).shape == "growing"
 
 
