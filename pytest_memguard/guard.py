@@ -270,6 +270,7 @@ def _measure(run: _Run) -> tuple[measure.Samples, str, float]:
             on_growth=run.dropper,
             ignored_bytes=HolderSizes(holders) if holders else None,
             count_resources=run.count_resources,
+            thin=True,
         ),
     )
     threads_after = measure.other_threads_cpu()

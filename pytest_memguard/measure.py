@@ -24,6 +24,7 @@ import gc
 import os
 import sys
 import threading
+import time
 import warnings
 from array import array
 from collections.abc import Callable, Collection, Iterator
@@ -42,6 +43,18 @@ BLOCK_BYTES = 64
 
 #: At most this many distinct warnings raised during the replays are kept to re-emit afterwards.
 MAX_KEPT_WARNINGS = 10
+
+#: After a reading that rose, this many samples drop the caches without reading first.
+RECHECK = 8
+
+#: A thinned run (``Loop.thin``) samples after every this many calls...
+THIN_EVERY = 2
+#: ...when a sample costs more than this fraction of a call (CPU time of the baseline's sample
+#: and of the last warm-up call)...
+THIN_COST = 0.25
+#: ...and the run has at least this many measured calls: each window of the verdict's tail
+#: (``WINDOWS`` of the second half) still holds 8 samples or more.
+THIN_MIN_ITERATIONS = 2 * WINDOWS * 8 * THIN_EVERY
 
 
 #: Objects the interpreter itself keeps frozen: CPython 3.12 starts with its few hundred
@@ -357,6 +370,9 @@ class Loop:
     on_growth: Callable[[], None] | None = None
     ignored_bytes: Callable[[], int] | None = None
     count_resources: bool = False
+    #: Sample after every second call when sampling costs over a quarter of a call (a fast
+    #: web request) and the run is long enough (see :data:`THIN_MIN_ITERATIONS`).
+    thin: bool = False
 
     @property
     def capacity(self) -> int:
@@ -368,8 +384,9 @@ class _Counters:
     """Raw counter values after each measured call, index 0 the baseline.
 
     Allocated up front, so that sampling (and extending the run) allocates nothing the
-    counters would see. Every sample does the same work, so that what the sampling itself
-    leaves behind (free lists, its own lookups) never alternates from call to call.
+    counters would see. Every sample reads after the same full collection, so that what the
+    sampling itself leaves behind (free lists, its own lookups) never alternates from call to
+    call, whether it dropped the caches or not.
     """
 
     def __init__(self, loop: Loop) -> None:
@@ -382,6 +399,11 @@ class _Counters:
         # What the plugin itself changed in the two counters between calls (deciding to
         # extend the run), kept out of every later sample.
         self.offset = array("q", bytes(16))
+        # The last exact sample (blocks, malloc bytes) and the least a drop freed (the same),
+        # and a reading before its drop.
+        self.dropped = array("q", bytes(32))
+        self.raw = array("q", bytes(16))
+        self.skip = array("q", bytes(8))  # samples left that drop without reading first
         self.reader = resources.Reader() if loop.count_resources else None
         keys = self.reader.keys if self.reader is not None else ()
         self.counts = [array("q", bytes(size)) for _ in keys]
@@ -390,19 +412,48 @@ class _Counters:
         self.stride = resources.stride(loop.iterations, WINDOWS)
         self.tail = loop.iterations // 2  # where the verdict's tail starts (unless extended)
         self.read = bytearray(loop.capacity + 1)  # 1 where the counts were read
+        self.every = 1  # sample after every call, or every THIN_EVERY (decided at the baseline)
+        # CPU time (ns) when the last warm-up call started and ended, and the baseline's
+        # sample started: preallocated, so that timing them allocates nothing that stays.
+        self.clock = array("q", bytes(24))
 
-    def sample(self, i: int) -> None:
-        """Collect, drop what is not the code's, then read the counters into index ``i``."""
+    def sample(self, i: int, *, exact: bool = False) -> None:
+        """Collect, then read the counters into index ``i``; drop what is not the code's and
+        read again where the reading rose (and at the baseline, or when ``exact``).
+
+        CPython's type attribute cache keeps the names it looked up, and known caches are not
+        the code's leak. Dropping them is cheap, but every later call pays for it (each
+        attribute looked up again, each cache refilled), so they are dropped only when the
+        reading rose over the last exact sample. Otherwise the sample is the reading less
+        the least a drop freed (what one call puts back in the caches): never over the last
+        exact sample, so only an exact sample can rise, and never under the exact value, so
+        a steady leak never reads as a fall (which would raise the run's noise). Where the
+        caches fill a little more at every call (Starlette's type cache), every reading
+        rises: the next ``RECHECK`` samples then drop at once, without reading first. Both
+        paths read after the same full collection (it empties the free lists), so neither
+        leaves blocks behind for the next sample.
+        """
         self.reset()  # what pytest captured from the call is not the code's either
         gc.collect()
-        # CPython's type attribute cache keeps the names it looked up, and known caches are
-        # not the code's leak. Dropped after every call, so each sample does the same work.
-        sys._clear_type_cache()
-        if self.loop.on_growth is not None:
-            self.loop.on_growth()
-        gc.collect()  # dropping fills the interpreter's free lists; no sample counts them
-        self.blocks[i] = sys.getallocatedblocks() - self.offset[0]
-        self.malloc_bytes[i] = malloc_in_use() - self.offset[1]
+        if self.skip[0] > 0:  # the caches kept filling: drop without reading first
+            self.skip[0] -= 1
+            self.drop(i)
+        else:
+            self.read_memory(i)
+            self.blocks[i] -= self.dropped[2]  # what one call puts back in the caches
+            self.malloc_bytes[i] -= self.dropped[3]
+            if self.rose(i) or exact or i == 0:  # both paths run at the baseline (coverage)
+                if i and not exact:
+                    self.skip[0] = RECHECK
+                self.raw[0] = self.blocks[i] + self.dropped[2]  # the reading itself
+                self.raw[1] = self.malloc_bytes[i] + self.dropped[3]
+                self.drop(i)
+                self.raw[0] -= self.blocks[i]  # what this drop freed: the least since the
+                self.raw[1] -= self.malloc_bytes[i]  # baseline (one call after a drop) is kept
+                if i == 0 or self.raw[0] < self.dropped[2]:
+                    self.dropped[2] = max(self.raw[0], 0)
+                if i == 0 or self.raw[1] < self.dropped[3]:
+                    self.dropped[3] = max(self.raw[1], 0)
         if self.loop.ignored_bytes is not None:
             self.ignored[i] = self.loop.ignored_bytes()
         # After the memory counters: what reading the counts allocates is freed before the
@@ -419,6 +470,57 @@ class _Counters:
                 # A dry run of the later reads: CPython 3.10 keeps a frame per code object
                 # on its first call, which would show in the sample after it.
                 self.reader.settled(self.baseline)
+
+    def due(self, i: int) -> bool:
+        """Whether call ``i`` is sampled: every call, or every ``every``, and the calls whose
+        counts are read."""
+        step = self.stride if i >= self.tail else self.stride * resources.HEAD_STRIDE
+        return i % self.every == 0 or (self.reader is not None and i % step == 0)
+
+    def repeat(self, i: int) -> None:
+        """A call not sampled reads as the last sample: a rise shows at the next one."""
+        self.blocks[i] = self.blocks[i - 1]
+        self.malloc_bytes[i] = self.malloc_bytes[i - 1]
+        self.ignored[i] = self.ignored[i - 1]
+
+    def decide_thinning(self) -> None:
+        """After the baseline: thin the run when sampling costs over ``THIN_COST`` of a call.
+
+        Samples at most every ``THIN_EVERY`` calls change no verdict's inputs but their
+        spacing: a leak still rises in every window (by as much), a fall still counts in
+        the noise, the last sample (the growth) is still after the last call. A warm-up of
+        no calls times none: then every call is sampled.
+        """
+        call = self.clock[1] - self.clock[0]
+        cost = time.thread_time_ns() - self.clock[2]
+        thin = (
+            self.loop.thin
+            and self.loop.warmup > 0
+            and self.loop.iterations >= THIN_MIN_ITERATIONS
+            and cost > THIN_COST * call
+        )
+        self.every = THIN_EVERY if thin else 1
+
+    def drop(self, i: int) -> None:
+        """Drop the type attribute cache and the known caches, then read the exact sample."""
+        sys._clear_type_cache()
+        if self.loop.on_growth is not None:
+            self.loop.on_growth()
+        gc.collect()  # dropping fills the interpreter's free lists; no sample counts them
+        self.read_memory(i)
+        self.dropped[0] = self.blocks[i]
+        self.dropped[1] = self.malloc_bytes[i]
+
+    def read_memory(self, i: int) -> None:
+        """Both memory counters into index ``i``, less what the plugin itself changed."""
+        self.blocks[i] = sys.getallocatedblocks() - self.offset[0]
+        self.malloc_bytes[i] = malloc_in_use() - self.offset[1]
+
+    def rose(self, i: int) -> bool:
+        """Whether sample ``i`` is over the last exact one, in estimated bytes."""
+        return (self.blocks[i] - self.dropped[0]) * BLOCK_BYTES + (
+            self.malloc_bytes[i] - self.dropped[1]
+        ) > 0
 
     def more(self, done: int) -> int:
         """How many more calls ``extend`` asks for after ``done``; what asking allocated is
@@ -489,19 +591,37 @@ def _calls(
             # Before the last warm-up call, so that the baseline follows a call exactly as
             # every sample does (a thread the call started may still be exiting).
             froze = stack.enter_context(frozen_heap())
-            counters.sample(0)  # a dry run of the sampling (and pympler's import)
+            counters.skip[0] = 1
+            counters.sample(0)  # a dry run of the sampling (and pympler's import), both
+            counters.sample(0)  # paths
+            counters.repeat(0)  # and of the rest: the baseline overwrites both
+            counters.due(0)
+            counters.clock[2] = time.thread_time_ns()
+            counters.decide_thinning()  # decided again after the baseline
         if call >= loop.warmup:
-            counters.sample(call - loop.warmup)
-            if call == loop.warmup and froze:
-                gc.freeze()  # what the last warm-up call kept joins the frozen heap
+            if call == loop.warmup:
+                counters.clock[2] = time.thread_time_ns()
+            # Exact before deciding to extend: the offset below maps onto it.
+            if call == total or counters.due(call - loop.warmup):
+                counters.sample(call - loop.warmup, exact=call == total)
+            else:
+                counters.repeat(call - loop.warmup)
+            if call == loop.warmup:
+                counters.decide_thinning()
+                if froze:
+                    gc.freeze()  # what the last warm-up call kept joins the frozen heap
             if call == total:
                 more = counters.more(call - loop.warmup)
                 if more <= 0:
                     return call - loop.warmup, froze
                 total += more
-        counters.reset()
+        counters.reset()  # a test may look at caplog's records of its call
         aside.call = loop.calls_before + call + 1
+        if call == loop.warmup - 1:
+            counters.clock[0] = time.thread_time_ns()
         _call(fn, aside.call, "warm-up" if call < loop.warmup else "measured")
+        if call == loop.warmup - 1:
+            counters.clock[1] = time.thread_time_ns()
         aside.drain()
         call += 1
 

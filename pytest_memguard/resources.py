@@ -240,8 +240,10 @@ class Reader:
         few reads that let other threads run: what comes and goes is given the time to go;
         what stays costs ~31 ms a read."""
         # Hand the interpreter to any thread waiting for it first: a background event loop
-        # makes the tasks the call scheduled only when it runs (a few µs when none waits).
-        time.sleep(0)
+        # makes the tasks the call scheduled only when it runs. Not when there is none: on a
+        # busy machine ``sleep(0)`` gives the CPU to other processes too (ms, not µs).
+        if threading.active_count() > 1:
+            time.sleep(0)
         values = self.read()
         for attempt in range(SETTLE_READS):
             if all(v <= b for v, b in zip(values, baseline, strict=True)):
