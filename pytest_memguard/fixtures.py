@@ -13,7 +13,8 @@ if one of them changes): ``Session._setupstate`` with ``stack``, ``setup(item)``
 ``teardown_exact(nextitem)``; ``Function._initrequest()``, ``Function._fixtureinfo`` with
 ``argnames`` and ``name2fixturedefs``; ``FixtureDef.scope``, ``_finalizers`` and
 ``cached_result``; ``Stash._storage``; ``Config._tmp_path_factory._next_number``
-(pytest 9: the ``tmp_path`` counter).
+(pytest 9: the ``tmp_path`` counter). And one of pluggy's (1.x, checked on 1.6 and 1.7):
+``HookCaller._call_history``, the list a historic hook keeps of its calls.
 """
 
 from __future__ import annotations
@@ -58,8 +59,18 @@ def refresh(item: pytest.Function) -> None:
     What the teardown takes out of ``item.stash`` is put back (``tmp_path`` deletes the
     phase results pytest stored there for it), and the finalizers that each setup of a
     function-scoped fixture leaves on the higher-scoped fixtures it uses are dropped once it
-    is torn down: pytest leaves one per test, a replay would leave one per call.
+    is torn down: pytest leaves one per test, a replay would leave one per call. So are the
+    calls of historic hooks the refresh made (see :func:`_history_lengths`).
     """
+    __tracebackhide__ = True
+    histories = _history_lengths(item)
+    try:
+        _refresh(item)
+    finally:
+        _drop_history(histories)
+
+
+def _refresh(item: pytest.Function) -> None:
     __tracebackhide__ = True
     state: Any = item.session._setupstate
     stash: dict[Any, object] = item.stash._storage
@@ -96,6 +107,29 @@ def refresh(item: pytest.Function) -> None:
         ) from exc
     finally:
         _drop_repeated(item, lengths)
+
+
+def _history_lengths(item: pytest.Function) -> list[tuple[list[object], int]]:
+    """Each historic hook's call history, with its length.
+
+    pluggy keeps every call of a historic hook, to replay it to plugins registered later: a
+    fixture that unregisters a plugin and registers it again on teardown (Flask's
+    ``reset_logging`` with pytest's ``logging-plugin``) adds one ``pytest_plugin_registered``
+    call per teardown, for good. pytest's run does that once per test; the replays' calls
+    repeat it for a plugin already in the history, so they are dropped.
+    """
+    relay = getattr(item.config.pluginmanager, "hook", None)
+    found = []
+    for caller in vars(relay).values() if relay is not None else ():
+        history = getattr(caller, "_call_history", None)
+        if isinstance(history, list):
+            found.append((history, len(history)))
+    return found
+
+
+def _drop_history(histories: list[tuple[list[object], int]]) -> None:
+    for history, length in histories:
+        del history[length:]
 
 
 #: The item's own first ``tmp_path`` (the test's normal call), never removed by a refresh.
