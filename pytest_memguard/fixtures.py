@@ -22,7 +22,7 @@ from __future__ import annotations
 import functools
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
@@ -199,13 +199,37 @@ def _drop_repeated(item: pytest.Function, lengths: dict[int, int]) -> None:
             if start is None:
                 continue
             finalizers = fixturedef._finalizers
-            seen = {id(o) for f in finalizers[:start] if (o := _owner_here(f, item)) is not None}
+            seen = _owners_before(finalizers, start, item)
             kept = [
                 f
                 for f in finalizers[start:]
                 if (o := _owner_here(f, item)) is None or id(o) not in seen
             ]
             finalizers[start:] = kept
+
+
+def _owners_before(finalizers: Sequence[object], start: int, item: pytest.Function) -> set[int]:
+    """The ``id`` of each fixture definition whose ``finish`` the first ``start`` finalizers
+    call for this item. Read from ``start`` backwards up to an earlier test's finalizer: the
+    item's own were appended after those, and a session fixture's list holds one per test
+    of the run, so reading it whole on each replay would make the scan quadratic."""
+    seen: set[int] = set()
+    for index in range(start - 1, -1, -1):
+        finalizer = finalizers[index]
+        if _other_item(finalizer, item):
+            break
+        owner = _owner_here(finalizer, item)
+        if owner is not None:
+            seen.add(id(owner))
+    return seen
+
+
+def _other_item(finalizer: object, item: pytest.Function) -> bool:
+    """A ``partial(finish, request=...)`` left by another test's setup."""
+    if not isinstance(finalizer, functools.partial):
+        return False
+    other = getattr(finalizer.keywords.get("request"), "_pyfuncitem", None)
+    return other is not None and other is not item
 
 
 def _owner_here(finalizer: object, item: pytest.Function) -> object | None:
