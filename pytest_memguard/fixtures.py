@@ -13,7 +13,7 @@ if one of them changes): ``Session._setupstate`` with ``stack``, ``setup(item)``
 ``teardown_exact(nextitem)``; ``Function._initrequest()``, ``Function._fixtureinfo`` with
 ``argnames`` and ``name2fixturedefs``; ``FixtureDef.scope``, ``_finalizers`` and
 ``cached_result``; ``Stash._storage``; ``Config._tmp_path_factory._next_number``
-(pytest 9: the ``tmp_path`` counter). And one of pluggy's (1.x, checked on 1.6 and 1.7):
+(pytest 9: the ``tmp_path`` counter). And one of pluggy's (1.x, checked on 1.7):
 ``HookCaller._call_history``, the list a historic hook keeps of its calls.
 """
 
