@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -71,10 +72,16 @@ def pytest_sessionfinish(session):
 """
 
 
-def timed(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> tuple[float, str]:
+def timed(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> tuple[float, str, float]:
+    """Wall seconds, output, and CPU seconds (user + sys of the process and the workers it
+    waited for): on a shared machine the wall clock moves with the other jobs' load."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=env, check=False)
-    return time.perf_counter() - started, done.stdout + done.stderr
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return wall, done.stdout + done.stderr, cpu
 
 
 def main() -> int:
@@ -95,12 +102,15 @@ def main() -> int:
         base += ["-n", str(args.workers)]
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "scan.json"
-        plain = min(timed([*base, "-p", "no:memguard"], cwd)[0] for _ in range(args.runs))
+        plain_runs = [timed([*base, "-p", "no:memguard"], cwd) for _ in range(args.runs)]
+        plain = min(run[0] for run in plain_runs)
+        plain_cpu = min(run[2] for run in plain_runs)
         scan_runs = [
             timed([*base, "--memguard-scan=report", f"--memguard-json={report}"], cwd)
             for _ in range(args.runs)
         ]
-        scanned, output = min(scan_runs)
+        scanned, output, _ = min(scan_runs)
+        scan_cpu = min(run[2] for run in scan_runs)
         if not report.exists():
             print(output)
             return 2
@@ -115,6 +125,10 @@ def main() -> int:
     print(
         f"{plain:8.2f}  {scanned:8.2f}  {scanned / plain:5.1f}x  "
         + "  ".join(f"{counts[s]:>14}" for s in STATUSES)
+    )
+    print(
+        f"CPU s (user+sys, best of {args.runs}): plain {plain_cpu:.2f}, scan {scan_cpu:.2f},"
+        f" ratio {scan_cpu / plain_cpu:.1f}x; load average {os.getloadavg()[0]:.1f}"
     )
     unexplained = [t for t in tests if t["scan"] == "not replayable" and not t["reason"]]
     print(f"every scanned test has a status and a reason: {'yes' if not unexplained else 'no'}")

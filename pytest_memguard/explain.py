@@ -155,16 +155,19 @@ def _visible(frame: tracemalloc.Frame) -> bool:
 
 
 def _sites(before: tracemalloc.Snapshot, after: tracemalloc.Snapshot) -> tuple[str, ...]:
-    stats = [s for s in after.compare_to(before, "traceback") if s.size_diff > 0]
+    # Traceback frames run from the oldest to the most recent call. Allocations made only by
+    # pytest, pluggy or this plugin (the fixtures of the last replay) are never shown, nor do
+    # they set the bar for the others.
+    stats = [
+        (stat, frames)
+        for stat in after.compare_to(before, "traceback")
+        if stat.size_diff > 0 and (frames := [f for f in reversed(stat.traceback) if _visible(f)])
+    ]
     # Sites far below the largest are one-off allocations, not where the growth comes from.
-    floor = max((s.size_diff for s in stats), default=0) * SITE_SHARE
+    floor = max((stat.size_diff for stat, _ in stats), default=0) * SITE_SHARE
     lines: list[str] = []
-    for stat in stats:
+    for stat, frames in stats:
         if stat.size_diff < floor:
-            continue
-        # Traceback frames run from the oldest to the most recent call.
-        frames = [f for f in reversed(stat.traceback) if _visible(f)]
-        if not frames:
             continue
         head = frames[0]
         lines.append(

@@ -13,7 +13,8 @@ if one of them changes): ``Session._setupstate`` with ``stack``, ``setup(item)``
 ``teardown_exact(nextitem)``; ``Function._initrequest()``, ``Function._fixtureinfo`` with
 ``argnames`` and ``name2fixturedefs``; ``FixtureDef.scope``, ``_finalizers`` and
 ``cached_result``; ``Stash._storage``; ``Config._tmp_path_factory._next_number``
-(pytest 9: the ``tmp_path`` counter).
+(pytest 9: the ``tmp_path`` counter). And one of pluggy's (1.x, checked on 1.7):
+``HookCaller._call_history``, the list a historic hook keeps of its calls.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from __future__ import annotations
 import functools
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
@@ -58,8 +59,18 @@ def refresh(item: pytest.Function) -> None:
     What the teardown takes out of ``item.stash`` is put back (``tmp_path`` deletes the
     phase results pytest stored there for it), and the finalizers that each setup of a
     function-scoped fixture leaves on the higher-scoped fixtures it uses are dropped once it
-    is torn down: pytest leaves one per test, a replay would leave one per call.
+    is torn down: pytest leaves one per test, a replay would leave one per call. So are the
+    calls of historic hooks the refresh made (see :func:`_history_lengths`).
     """
+    __tracebackhide__ = True
+    histories = _history_lengths(item)
+    try:
+        _refresh(item)
+    finally:
+        _drop_history(histories)
+
+
+def _refresh(item: pytest.Function) -> None:
     __tracebackhide__ = True
     state: Any = item.session._setupstate
     stash: dict[Any, object] = item.stash._storage
@@ -96,6 +107,29 @@ def refresh(item: pytest.Function) -> None:
         ) from exc
     finally:
         _drop_repeated(item, lengths)
+
+
+def _history_lengths(item: pytest.Function) -> list[tuple[list[object], int]]:
+    """Each historic hook's call history, with its length.
+
+    pluggy keeps every call of a historic hook, to replay it to plugins registered later: a
+    fixture that unregisters a plugin and registers it again on teardown (Flask's
+    ``reset_logging`` with pytest's ``logging-plugin``) adds one ``pytest_plugin_registered``
+    call per teardown, for good. pytest's run does that once per test; the replays' calls
+    repeat it for a plugin already in the history, so they are dropped.
+    """
+    relay = getattr(item.config.pluginmanager, "hook", None)
+    found = []
+    for caller in vars(relay).values() if relay is not None else ():
+        history = getattr(caller, "_call_history", None)
+        if isinstance(history, list):
+            found.append((history, len(history)))
+    return found
+
+
+def _drop_history(histories: list[tuple[list[object], int]]) -> None:
+    for history, length in histories:
+        del history[length:]
 
 
 #: The item's own first ``tmp_path`` (the test's normal call), never removed by a refresh.
@@ -165,13 +199,37 @@ def _drop_repeated(item: pytest.Function, lengths: dict[int, int]) -> None:
             if start is None:
                 continue
             finalizers = fixturedef._finalizers
-            seen = {id(o) for f in finalizers[:start] if (o := _owner_here(f, item)) is not None}
+            seen = _owners_before(finalizers, start, item)
             kept = [
                 f
                 for f in finalizers[start:]
                 if (o := _owner_here(f, item)) is None or id(o) not in seen
             ]
             finalizers[start:] = kept
+
+
+def _owners_before(finalizers: Sequence[object], start: int, item: pytest.Function) -> set[int]:
+    """The ``id`` of each fixture definition whose ``finish`` the first ``start`` finalizers
+    call for this item. Read from ``start`` backwards up to an earlier test's finalizer: the
+    item's own were appended after those, and a session fixture's list holds one per test
+    of the run, so reading it whole on each replay would make the scan quadratic."""
+    seen: set[int] = set()
+    for index in range(start - 1, -1, -1):
+        finalizer = finalizers[index]
+        if _other_item(finalizer, item):
+            break
+        owner = _owner_here(finalizer, item)
+        if owner is not None:
+            seen.add(id(owner))
+    return seen
+
+
+def _other_item(finalizer: object, item: pytest.Function) -> bool:
+    """A ``partial(finish, request=...)`` left by another test's setup."""
+    if not isinstance(finalizer, functools.partial):
+        return False
+    other = getattr(finalizer.keywords.get("request"), "_pyfuncitem", None)
+    return other is not None and other is not item
 
 
 def _owner_here(finalizer: object, item: pytest.Function) -> object | None:

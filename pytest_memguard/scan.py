@@ -320,15 +320,20 @@ def not_replayable_reason(exc: BaseException, where: str) -> str:
 
 
 def holder_line(result: MemguardResult) -> str:
-    """The first holder of an explained leak, as ``module x -> .attr``, or ""."""
-    lines = list(result.explanation)
-    if "retained via:" not in lines:
+    """The first holder of an explained leak reached from a module (else the first one), as
+    ``module x.attr``, or "". A holder with no path from a module (a list a frame keeps) may
+    have gained most, but the one a user can find is named first."""
+    traces: list[list[str]] = []
+    reading = False
+    for line in result.explanation:
+        if line == "retained via:":
+            traces.append([])
+        elif reading and line.startswith("  "):
+            traces[-1].append(line.strip().lstrip("├─╰→ ").split("  ")[0].strip())
+        reading = line == "retained via:" or (reading and line.startswith("  "))
+    if not traces:
         return ""
-    trace = []
-    for line in lines[lines.index("retained via:") + 1 :]:
-        if not line.startswith("  "):
-            break
-        trace.append(line.strip().lstrip("├─╰→ ").split("  ")[0].strip())
+    trace = next((t for t in traces if t and t[0].startswith("module ")), traces[0])
     return "".join(hop if hop.startswith(".") else f" {hop}" for hop in trace[:2]).strip()
 
 

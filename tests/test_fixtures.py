@@ -3,6 +3,8 @@ reads (these tests fail first when a pytest release changes them)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from pytest_memguard import fixtures
@@ -132,20 +134,24 @@ def per_call(class_setup: str) -> str:
     return class_setup
 
 
+@pytest.mark.parametrize("run", range(2))
 def test_refresh_leaves_no_finalizer_per_call_on_a_cached_fixture_chain(
-    request: pytest.FixtureRequest, per_call: str
+    request: pytest.FixtureRequest, per_call: str, run: int
 ) -> None:
     """pytest-django's shape (a class fixture cached on a session one): requesting the cached
     class fixture again adds a finalizer to the session fixture on pytest 9, once per refresh
-    unless fixtures.py drops the repeats."""
+    unless fixtures.py drops the repeats. The second run finds the first one's finalizers
+    before its own (only its own tail is read), and leaves them."""
     item = request.node
     assert isinstance(item, pytest.Function)
     blocker = item._fixtureinfo.name2fixturedefs["session_blocker"][-1]
+    earlier = [f for f in blocker._finalizers if fixtures._other_item(f, item)]
     fixtures.refresh(item)
     after_one = len(blocker._finalizers)
     for _ in range(5):
         fixtures.refresh(item)
     assert len(blocker._finalizers) == after_one
+    assert [f for f in blocker._finalizers if fixtures._other_item(f, item)] == earlier
     assert item.funcargs["per_call"] == "blocker"
 
 
@@ -178,3 +184,34 @@ def test_replays_reuse_one_tmp_path_name_and_keep_the_tests_own(
     assert len(names) == 1, names
     assert own.is_dir()
     assert own.name not in names
+
+
+class _Plugin:
+    """A plugin a fixture registers again on teardown, as Flask's ``reset_logging`` does."""
+
+
+@pytest.fixture
+def registers_again(pytestconfig: pytest.Config) -> Iterator[None]:
+    manager = pytestconfig.pluginmanager
+    plugin = manager.get_plugin("memguard-test-plugin") or _Plugin()
+    if not manager.is_registered(plugin):
+        manager.register(plugin, "memguard-test-plugin")
+    manager.unregister(plugin)
+    yield
+    manager.register(plugin, "memguard-test-plugin")
+
+
+def test_refresh_drops_the_historic_hook_calls_it_made(
+    request: pytest.FixtureRequest, pytestconfig: pytest.Config, registers_again: None
+) -> None:
+    """pluggy keeps each ``pytest_plugin_registered`` call (a historic hook) in a list; a
+    refresh's own calls are dropped, so the replays leave it as pytest's run would."""
+    item = request.node
+    assert isinstance(item, pytest.Function)
+    history = pytestconfig.pluginmanager.hook.pytest_plugin_registered._call_history
+    assert isinstance(history, list)
+    before = len(history)
+    for _ in range(3):
+        fixtures.refresh(item)
+    assert len(history) == before
+    assert not pytestconfig.pluginmanager.has_plugin("memguard-test-plugin")  # set up again

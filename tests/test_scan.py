@@ -390,3 +390,33 @@ def test_exits_on_replay():
     assert "test_ut.py::test_exits_on_replay: not replayable: call 2 (scan replay) raised" in text
     assert "SystemExit: 3" in text
     assert "1 clean" in text
+
+
+def test_a_fixture_that_registers_a_plugin_again_is_clean(sub, pytester) -> None:
+    """Flask's ``reset_logging`` unregisters pytest's logging plugin and registers it again on
+    teardown: pluggy records each registration in a historic hook's call history, one per
+    test in a plain run. The replays' records are dropped, so only the body's growth shows."""
+    suite = """
+import pytest
+
+KEPT = []
+
+@pytest.fixture(autouse=True)
+def reset_logging(pytestconfig):
+    plugin = pytestconfig.pluginmanager.unregister(name="logging-plugin")
+    yield
+    if plugin:
+        pytestconfig.pluginmanager.register(plugin, "logging-plugin")
+
+def test_clean():
+    assert sum(range(10)) == 45
+
+def test_leaks():
+    KEPT.append("kept " + str(len(KEPT)))
+"""
+    result = sub("--memguard-scan=report", "--memguard-json=out.json", test_plug=suite)
+    assert result.ret == 0, result.stdout.str()
+    data = json.loads((pytester.path / "out.json").read_text())
+    status = {t["nodeid"].split("::")[1]: t["scan"] for t in data["tests"]}
+    assert status == {"test_clean": "clean", "test_leaks": "confirmed"}, result.stdout.str()
+    assert "held by module test_plug.KEPT" in "\n".join(_section(result))

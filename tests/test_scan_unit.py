@@ -86,6 +86,13 @@ def test_holder_roots_and_the_harness() -> None:
     user = ("retained via:", "  module click.utils", "  ├─ ._default_text_stdout  dict")
     assert scan.harness_holder(_result(explanation=user)) == ""
     assert scan.holder_line(_result(explanation=user)) == "module click.utils._default_text_stdout"
+    frame = ("retained via:", "  (no path from a module global: held by a frame)", "  ├─ ?  list")
+    sites = ("allocated at:", "  +1.5 KiB in +1 blocks at app.py:3")
+    # the holder a user can find is named first, even after one that gained more
+    both = _result(explanation=(*frame, *user, *sites))
+    assert scan.holder_line(both) == "module click.utils._default_text_stdout"
+    assert scan.holder_line(_result(explanation=(*frame, *sites))).startswith("(no path from")
+    assert scan.holder_line(_result(explanation=sites)) == ""
     assert scan.site_line(_result(explanation=EXPLANATION)) == "tests/test_app.py:1608"
 
 
