@@ -30,7 +30,14 @@ from dataclasses import dataclass, replace
 
 from pytest_memguard.caches import CacheDropper
 from pytest_memguard.guard import EXPLAIN_CALLS, unmeasured
-from pytest_memguard.measure import BLOCK_BYTES, GcState, add_note, frozen_heap, malloc_in_use
+from pytest_memguard.measure import (
+    BLOCK_BYTES,
+    GcState,
+    ThreadsGone,
+    add_note,
+    frozen_heap,
+    malloc_in_use,
+)
 from pytest_memguard.result import TEST_BODY, MemguardResult
 from pytest_memguard.settings import Settings
 from pytest_memguard.units import kib
@@ -159,10 +166,12 @@ class _Counts:
         self.values = array("q", bytes(8 * 3 * (runs + 1)))
         self.reset = reset
         self.drop_caches = CacheDropper()
+        self.threads = ThreadsGone()
 
     def sample(self, i: int) -> None:
         self.reset()
         gc.collect()
+        self.threads()  # an async view's event loop thread ends (see measure.ThreadsGone)
         sys._clear_type_cache()  # names looked up by the run are not its leak
         self.drop_caches()  # nor the known caches it filled (re, typing, urllib...)
         gc.collect()
