@@ -255,3 +255,52 @@ def test_a_line_tracer_recording_the_plugin_s_lines_on_first_use_adds_nothing() 
     # 3.11+: under 512 B; 3.10 settles 8 blocks above its baseline at the first calls, and
     # stays there: no growth either way.
     assert max(samples.retained) < FLAT_BYTES, samples.retained[:5]
+
+
+def _in_a_thread_left_to_exit(work):
+    """A call made as asgiref's ``async_to_sync`` makes it: in a new executor's thread, never
+    shut down, which ends only once the executor is collected, after the call returned."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def call() -> None:
+        ThreadPoolExecutor(max_workers=1).submit(work).result()
+
+    return call
+
+
+def test_threads_a_call_lets_go_are_waited_for_so_a_small_leak_reads_steadily() -> None:
+    keep: list[str] = []
+    samples = measure(
+        _in_a_thread_left_to_exit(lambda: keep.append(f"user:{len(keep)}")),
+        Loop(warmup=3, iterations=32),
+    )
+    steps = [b - a for a, b in zip((0, *samples.blocks), samples.blocks)]
+    # one str and a list slot now and then per call: never the ~40 blocks of a live thread
+    assert all(0 <= step <= 3 for step in steps), steps
+    assert verdict.trend(samples.retained).shape == "growing"
+    clean = measure(_in_a_thread_left_to_exit(lambda: None), Loop(warmup=3, iterations=32))
+    assert max(abs(b) for b in clean.blocks) <= 3, clean.blocks
+
+
+def test_threads_gone_gives_up_on_threads_that_stay() -> None:
+    import threading
+
+    from pytest_memguard.measure import THREAD_GIVE_UP, ThreadsGone, thread_count
+
+    gone = ThreadsGone()
+    stop = threading.Event()
+    quick = threading.Thread(target=lambda: stop.wait(0.005))
+    quick.start()
+    assert gone() is True  # waited for it, and it ended
+    assert gone.known == thread_count() and not quick.is_alive()
+    staying = [threading.Thread(target=stop.wait) for _ in range(THREAD_GIVE_UP + 1)]
+    try:
+        for thread in staying:
+            thread.start()
+            gone()
+        assert gone.stayed == THREAD_GIVE_UP
+        assert gone() is False  # no more waiting for this run
+    finally:
+        stop.set()
+        for thread in staying:
+            thread.join()
