@@ -54,7 +54,7 @@ HOLDERS = {"signal": "message_flashed"}
 PLANT_HOLDER = "memguard_plant"
 
 #: The plant, a pytest plugin; PLANT_KIND chooses the leak, PLANT_LOG gets the calls per test.
-PLANT = '''
+PLANT = """
 import itertools, json, os
 import pytest
 
@@ -168,7 +168,7 @@ def pytest_sessionfinish(session):
     if log:
         with open(log, "w") as out:
             json.dump({"called": CALLED, "passed": sorted(PASSED)}, out)
-'''
+"""
 
 
 def timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, str]:
@@ -205,8 +205,11 @@ class Suite:
 
     def exercising(self, kind: str) -> tuple[set[str], float, str]:
         log = self.tmp / f"plant-{kind}.json"
-        seconds, out = timed([*self.base, "-p", "no:memguard", "-p", "no:xdist"], self.cwd,
-                             self.env(kind, PLANT_LOG=str(log)))
+        seconds, out = timed(
+            [*self.base, "-p", "no:memguard", "-p", "no:xdist"],
+            self.cwd,
+            self.env(kind, PLANT_LOG=str(log)),
+        )
         if not log.exists():
             return set(), seconds, out
         found = json.loads(log.read_text())
@@ -234,8 +237,10 @@ def main() -> int:
     python = args.python or (str(REAL_PYTHON) if REAL_PYTHON.exists() else sys.executable)
     kinds = args.kind or list(KINDS)
     bad = 0
-    print(f"{'suite':<22} {'kind':<12} {'exercising':>10} {'confirmed':>9} {'missed':>6} "
-          f"{'false':>5} {'plain s':>7} {'scan s':>7}")
+    print(
+        f"{'suite':<22} {'kind':<12} {'exercising':>10} {'confirmed':>9} {'missed':>6} "
+        f"{'false':>5} {'plain s':>7} {'scan s':>7}"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "memguard_plant.py").write_text(PLANT)
         for path in args.suites:
@@ -246,8 +251,10 @@ def main() -> int:
                 print(f"{name}: the unplanted scan wrote no report\n{out[-3000:]}")
                 return 2
             real = {str(t["nodeid"]) for t in base if t["scan"] == "confirmed"}
-            print(f"{name:<22} {'(none)':<12} {'-':>10} {len(real):>9} {'-':>6} {'-':>5} "
-                  f"{'':>7} {base_seconds:7.1f}")
+            print(
+                f"{name:<22} {'(none)':<12} {'-':>10} {len(real):>9} {'-':>6} {'-':>5} "
+                f"{'':>7} {base_seconds:7.1f}"
+            )
             for kind in kinds:
                 wanted, plain, out = suite.exercising(kind)
                 tests, seconds, out = suite.scan(kind)
@@ -257,26 +264,34 @@ def main() -> int:
                 holder = HOLDERS.get(kind, PLANT_HOLDER)
                 by_id = {str(t["nodeid"]): t for t in tests}
                 held = {
-                    t for t in wanted
-                    if t in by_id and by_id[t]["scan"] == "confirmed"
+                    t
+                    for t in wanted
+                    if t in by_id
+                    and by_id[t]["scan"] == "confirmed"
                     and any(holder in r for r in holder_roots(list(by_id[t]["explanation"])))
                 }
                 missed = sorted(wanted - held)
                 false = sorted(
-                    t for t, r in by_id.items()
+                    t
+                    for t, r in by_id.items()
                     if r["scan"] == "confirmed" and t not in wanted and t not in real
                 )
                 bad += len(missed) + len(false)
-                print(f"{name:<22} {kind:<12} {len(wanted):>10} {len(held):>9} {len(missed):>6} "
-                      f"{len(false):>5} {plain:7.1f} {seconds:7.1f}")
+                print(
+                    f"{name:<22} {kind:<12} {len(wanted):>10} {len(held):>9} {len(missed):>6} "
+                    f"{len(false):>5} {plain:7.1f} {seconds:7.1f}"
+                )
                 if args.misses:
                     for t in missed:
                         r = by_id.get(t, {})
                         roots = holder_roots(list(r.get("explanation", [])))[:1]
-                        print(f"    missed {t}: {r.get('scan', 'not scanned')}; "
-                              f"{str(r.get('reason', ''))[:110]} {roots}")
+                        print(
+                            f"    missed {t}: {r.get('scan', 'not scanned')}; "
+                            f"{str(r.get('reason', ''))[:110]} {roots}"
+                        )
                     for t in false:
-                        print(f"    false {t}: {str(by_id[t]['reason'])[:110]}")
+                        roots = holder_roots(list(by_id[t]["explanation"]))
+                        print(f"    false {t}: {str(by_id[t]['reason'])[:110]} {roots}")
     print(f"planted leaks missed or falsely confirmed: {bad}")
     return 1 if bad else 0
 

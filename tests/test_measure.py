@@ -274,7 +274,7 @@ def test_threads_a_call_lets_go_are_waited_for_so_a_small_leak_reads_steadily() 
         _in_a_thread_left_to_exit(lambda: keep.append(f"user:{len(keep)}")),
         Loop(warmup=3, iterations=32),
     )
-    steps = [b - a for a, b in zip((0, *samples.blocks), samples.blocks)]
+    steps = [b - a for a, b in zip((0, *samples.blocks), samples.blocks, strict=False)]
     # one str and a list slot now and then per call: never the ~40 blocks of a live thread
     assert all(0 <= step <= 3 for step in steps), steps
     assert verdict.trend(samples.retained).shape == "growing"
@@ -292,7 +292,8 @@ def test_threads_gone_gives_up_on_threads_that_stay() -> None:
     quick = threading.Thread(target=lambda: stop.wait(0.005))
     quick.start()
     assert gone() is True  # waited for it, and it ended
-    assert gone.known == thread_count() and not quick.is_alive()
+    assert gone.known == thread_count()
+    assert not quick.is_alive()
     staying = [threading.Thread(target=stop.wait) for _ in range(THREAD_GIVE_UP + 1)]
     try:
         for thread in staying:
