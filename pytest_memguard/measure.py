@@ -141,12 +141,12 @@ malloc_in_use: Callable[[], int] = _malloc_reader()
 
 
 #: How long in all a sample waits for the threads a call started and let go to end (waits
-#: that double from THREAD_WAIT_SECONDS): asgiref's ``async_to_sync`` (Flask's async views,
-#: Django's) runs each call's event loop in a new thread that exits only once its executor is
-#: collected, and a thread still exiting holds its frames, loop and selector: ~40 blocks that
-#: come and go from sample to sample would hide a leak of a few hundred bytes a call.
+#: that double from THREAD_WAIT_SECONDS, ~127 ms in all): asgiref's ``async_to_sync`` (Flask's
+#: async views, Django's) runs each call's event loop in a new thread that exits only once
+#: its executor is collected, and a thread still exiting holds its frames, loop and selector:
+#: ~40 blocks that come and go from sample to sample hide a leak of a few hundred bytes a call.
 THREAD_WAIT_SECONDS = 0.0005
-THREAD_WAITS = 6
+THREAD_WAITS = 8
 #: Waits that find a thread staying before the sampler stops waiting for the run: a test
 #: that keeps a thread per call is the resources count's to judge, not a reason to wait.
 THREAD_GIVE_UP = 2
@@ -162,30 +162,31 @@ def thread_count() -> int:
 
 
 class ThreadsGone:
-    """Before a sample, wait briefly for threads started since the last one to end.
+    """Before a sample, wait briefly for the threads the call let go to end.
 
-    ``known`` is the count after the last wait (small ints: nothing is allocated to keep it);
-    :meth:`__call__` returns whether it waited, so that the caller collects what the ended
-    threads left (their ``Thread`` objects, the executor's queue).
+    ``floor`` is the fewest threads seen (small ints: keeping it allocates nothing). A count
+    over it is waited for until it is back at the floor and no longer falling: the first
+    floor may count a thread of the call before (the test's own call's event loop), which
+    ends with this call's. :meth:`__call__` returns whether it waited.
     """
 
     def __init__(self) -> None:
-        self.known = thread_count()
+        self.floor = thread_count()
         self.stayed = 0
 
     def __call__(self) -> bool:
         time.sleep(0)  # hand the interpreter to an exiting thread first
         count = thread_count()
-        waited = count > self.known and self.stayed < THREAD_GIVE_UP
+        waited = count > self.floor and self.stayed < THREAD_GIVE_UP
         if waited:
             for attempt in range(THREAD_WAITS):
                 time.sleep(THREAD_WAIT_SECONDS * 2**attempt)
-                count = thread_count()
-                if count <= self.known:
+                before, count = count, thread_count()
+                if count <= self.floor and count >= before:
                     break
             else:
                 self.stayed += 1
-        self.known = count
+        self.floor = min(self.floor, count)
         return waited
 
 
