@@ -451,3 +451,32 @@ def test_a_small_leak_in_an_async_view_is_confirmed_and_a_clean_one_is_clean(sub
         "scanned 6 test(s): 3 confirmed leak(s), 0 suspected but not confirmed,"
         " 0 not replayable, 3 clean"
     ), text
+
+
+SLOWER_LEAK = """
+import itertools
+
+COUNT = itertools.count()
+KEPT = []
+
+def test_leaks_less_after_the_screen():
+    n = next(COUNT)
+    if n < 5:  # its own call and the screen's 4 replays: a fast rise, so a short confirmation
+        KEPT.extend([f"first {n} {i}" for i in range(30)])
+    elif n % 3 == 0:
+        KEPT.extend((f"then one in three calls {n}", f"kept {n}"))
+"""
+
+
+def test_a_suspect_found_bounded_by_a_short_confirmation_is_judged_again_at_full_length(
+    sub,
+) -> None:
+    """The screen's rate sets a short confirmation (16 calls, windows of 2): a leak of two
+    strings every third call then leaves windows without a rise and looks bounded. A suspect
+    found bounded by a run shorter than the default is judged again with the default."""
+    result = sub("--memguard-scan=report", test_slower=SLOWER_LEAK)
+    result.assert_outcomes(passed=1)
+    section = _section(result)
+    text = "\n".join(section)
+    assert section[1].startswith("  LEAK test_slower.py::test_leaks_less_after_the_screen:"), text
+    assert section[2] == "    held by module test_slower.KEPT", text
