@@ -94,17 +94,24 @@ def confirm_defaults(shown: Screen, default_iterations: int) -> dict[str, int]:
 #: (one re-registering a pytest plugin), which a normal run does once.
 HARNESS_MODULES = ("pytest", "_pytest", "pluggy", "pytest_memguard", "xdist", "execnet")
 
-#: A replay that runs this much longer than the test's own call is stopped (see Deadline).
+#: A replay that runs this much longer than the test's own call is stopped (see Deadline)...
 DEADLINE_FACTOR = 50
 DEADLINE_MIN_SECONDS = 5.0
+#: ...plus this much per call: the sampling (two collections, the caches dropped) costs a few
+#: ms a call, more than a fast test's own call, and several times more on a loaded machine
+#: (Flask's 0.4 ms tests were stopped after 8 s of a 400-call confirmation at load 8 on 2 cores).
+DEADLINE_CALL_SECONDS = 0.05
 
 #: The exception text shown in a "not replayable" reason is cut here.
 REASON_TEXT = 120
 
 
-class ReplayTimeout(Exception):
+class ReplayTimeout(BaseException):
     """A replay ran far longer than the test's own call: it waits for something (a server it
-    started with a fixture torn down, a lock) and would hang the run."""
+    started with a fixture torn down, a lock) and would hang the run. Not an ``Exception``:
+    neither the test's own ``except Exception`` nor the explanation pass (which keeps the
+    verdict when explaining fails) may swallow it and go on: a confirmation cut short has no
+    holder to show."""
 
 
 @dataclass(frozen=True)
@@ -313,7 +320,8 @@ def deadline(seconds: float) -> Iterator[None]:
 
 def replay_seconds(own_call_seconds: float, replays: int) -> float:
     """How long ``replays`` replays may take before the scan gives up on them."""
-    return max(DEADLINE_MIN_SECONDS, DEADLINE_FACTOR * own_call_seconds * replays)
+    per_call = DEADLINE_FACTOR * own_call_seconds + DEADLINE_CALL_SECONDS
+    return max(DEADLINE_MIN_SECONDS, per_call * replays)
 
 
 def not_replayable_reason(exc: BaseException, where: str) -> str:
