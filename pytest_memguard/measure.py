@@ -170,9 +170,13 @@ class ThreadsGone:
     ends with this call's. :meth:`__call__` returns whether it waited.
     """
 
-    def __init__(self) -> None:
-        self.floor = thread_count()
+    def __init__(self, floor: int | None = None) -> None:
+        self.floor = thread_count() if floor is None else floor
         self.stayed = 0
+
+    def over(self) -> bool:
+        """Whether more threads run than the floor."""
+        return thread_count() > self.floor
 
     def __call__(self) -> bool:
         # No sleep(0) to hand the interpreter over first: on a loaded machine it gives the

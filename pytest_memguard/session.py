@@ -140,9 +140,9 @@ class MemguardSession:
         if item.get_closest_marker(MARKER) is None:
             if not self.scanning(item):
                 return (yield)
-            started = scan.now()
+            threads, started = measure.thread_count(), scan.now()
             outcome = yield  # a test that failed or skipped is not scanned
-            self.scan(item, own_seconds=scan.now() - started)
+            self.scan(item, own_seconds=scan.now() - started, threads=threads)
             return outcome
         item.stash[HANDLED_KEY] = False
         cls = replay.unittest_class(getattr(item, "cls", None))
@@ -211,8 +211,9 @@ class MemguardSession:
             and not self.settings(item).disable
         )
 
-    def scan(self, item: pytest.Item, *, own_seconds: float) -> None:
+    def scan(self, item: pytest.Item, *, own_seconds: float, threads: int) -> None:
         """Screen a test that passed; confirm a suspect with the full guard (see scan.py).
+        ``threads``: the process's threads before the test's own call.
 
         Whatever a replay raises makes the test "not replayable", recorded and never raised;
         a confirmed leak fails the test unless the scan only reports.
@@ -224,7 +225,7 @@ class MemguardSession:
             fn = self._scan_replay(item)
             with captured_once(item.config) as reset:
                 with scan.deadline(scan.replay_seconds(own_seconds, scan.SCREEN_CALLS)):
-                    shown = scan.screen(fn, reset=reset)
+                    shown = scan.screen(fn, reset=reset, threads=threads)
                 suspicion = shown.suspicion()
                 if suspicion:
                     defaults = scan.confirm_defaults(shown, settings.iterations)
