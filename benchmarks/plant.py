@@ -122,8 +122,9 @@ def _plant():
 
         def open_session(self, app, request):
             session = original(self, app, request)
-            _count()
-            KEPT.append(session)
+            if session is not None:  # no secret key: nothing to keep, not a leak
+                _count()
+                KEPT.append(session)
             return session
 
         SecureCookieSessionInterface.open_session = open_session
@@ -134,8 +135,8 @@ def _plant():
 
         def get_auth(self):
             auth = original(self)
-            _count()
             if auth is not None:
+                _count()
                 KEPT.append((auth.username, auth.password))
             return auth
 
