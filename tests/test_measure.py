@@ -277,9 +277,25 @@ def test_threads_a_call_lets_go_are_waited_for_so_a_small_leak_reads_steadily() 
     steps = [b - a for a, b in zip((0, *samples.blocks), samples.blocks, strict=False)]
     # one str and a list slot now and then per call: never the ~40 blocks of a live thread
     assert all(0 <= step <= 3 for step in steps), steps
-    assert verdict.trend(samples.retained).shape == "growing"
+    assert samples.blocks[-1] >= 32  # a str a call, all of them seen
     clean = measure(_in_a_thread_left_to_exit(lambda: None), Loop(warmup=3, iterations=32))
     assert max(abs(b) for b in clean.blocks) <= 3, clean.blocks
+
+
+def _threads_settled() -> None:
+    """Collect, then wait (up to 2 s) until the process's thread count stops falling."""
+    import time
+
+    from pytest_memguard.measure import thread_count
+
+    gc.collect()
+    deadline = time.monotonic() + 2
+    count = thread_count()
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        count, before = thread_count(), count
+        if count >= before:
+            break
 
 
 def test_threads_gone_gives_up_on_threads_that_stay() -> None:
@@ -287,6 +303,7 @@ def test_threads_gone_gives_up_on_threads_that_stay() -> None:
 
     from pytest_memguard.measure import THREAD_GIVE_UP, ThreadsGone, thread_count
 
+    _threads_settled()  # threads earlier tests let go end first: they would lower the floor
     gone = ThreadsGone()
     stop = threading.Event()
     quick = threading.Thread(target=lambda: stop.wait(0.005))
