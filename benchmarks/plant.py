@@ -256,6 +256,8 @@ def main() -> int:
                 print(f"{name}: the unplanted scan wrote no report\n{out[-3000:]}")
                 return 2
             real = {str(t["nodeid"]) for t in base if t["scan"] == "confirmed"}
+            statuses = ("confirmed", "suspected", "not replayable", "clean")
+            counts = ", ".join(f"{sum(t['scan'] == s for t in base)} {s}" for s in statuses)
             if args.misses:
                 for t in base:
                     if t["scan"] == "confirmed":
@@ -265,6 +267,7 @@ def main() -> int:
                 f"{name:<22} {'(none)':<12} {'-':>10} {len(real):>9} {'-':>6} {'-':>5} "
                 f"{'':>11} {base_seconds:10.1f}"
             )
+            print(f"    unplanted: {counts}")
             for kind in kinds:
                 wanted, plain, out = suite.exercising(kind)
                 tests, seconds, out = suite.scan(kind)

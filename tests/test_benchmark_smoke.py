@@ -162,4 +162,5 @@ def test_plant_benchmark_confirms_every_test_that_exercises_the_plant(tmp_path) 
     # exercising, confirmed with the holder, missed, false
     assert planted[2:6] == ["2", "2", "0", "0"], done.stdout + done.stderr
     assert "planted leaks missed or falsely confirmed: 0" in done.stdout
+    assert "    unplanted: 0 confirmed, 0 suspected, 0 not replayable, 3 clean" in done.stdout
     assert done.returncode == 0, done.stdout + done.stderr
