@@ -263,6 +263,8 @@ def main() -> int:
                     if t["scan"] == "confirmed":
                         roots = holder_roots(list(t["explanation"]))[:1]
                         print(f"    unplanted: confirmed {t['nodeid']} {roots}")
+                    elif t["scan"] == "suspected":
+                        print(f"    unplanted: suspected {t['nodeid']}: {str(t['reason'])[:110]}")
             print(
                 f"{name:<22} {'(none)':<12} {'-':>10} {len(real):>9} {'-':>6} {'-':>5} "
                 f"{'':>11} {base_seconds:10.1f}"
