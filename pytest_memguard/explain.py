@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from pytest_memguard import census
 from pytest_memguard.caches import IgnoreList
-from pytest_memguard.measure import frozen_heap
+from pytest_memguard.measure import ThreadsGone, frozen_heap
 from pytest_memguard.redact import Secrets
 from pytest_memguard.result import TypeGrowth
 from pytest_memguard.retainers import Holder, Lengths, added_items, holders, new_items
@@ -80,6 +80,7 @@ def explain(
     lengths = Lengths()
     drop_caches()
     gc.collect()
+    threads = ThreadsGone()
     was_tracing = tracemalloc.is_tracing()
     made: list[object] = []
     grown: list[tuple[int, object]] = []
@@ -97,6 +98,8 @@ def explain(
         before = tracemalloc.take_snapshot()
         with frozen_heap() as froze:
             run_calls()
+            gc.collect()
+            threads()  # the event loop threads of async views end: not holders either
             drop_caches()  # known caches are not the leak: not in the sites, not holders
             # CPython's type attribute cache keeps the names it looked up (a failed import
             # per request looks one up), as the measuring loop knows: not an allocation site.

@@ -147,9 +147,9 @@ class MemguardSession:
         if item.get_closest_marker(MARKER) is None:
             if not self.scanning(item):
                 return (yield)
-            started = scan.now()
+            threads, started = measure.thread_count(), scan.now()
             outcome = yield  # a test that failed or skipped is not scanned
-            self.scan(item, own_seconds=scan.now() - started)
+            self.scan(item, own_seconds=scan.now() - started, threads=threads)
             return outcome
         item.stash[HANDLED_KEY] = False
         cls = replay.unittest_class(getattr(item, "cls", None))
@@ -218,8 +218,9 @@ class MemguardSession:
             and not self.settings(item).disable
         )
 
-    def scan(self, item: pytest.Item, *, own_seconds: float) -> None:
+    def scan(self, item: pytest.Item, *, own_seconds: float, threads: int) -> None:
         """Screen a test that passed; confirm a suspect with the full guard (see scan.py).
+        ``threads``: the process's threads before the test's own call.
 
         Whatever a replay raises makes the test "not replayable", recorded and never raised;
         a confirmed leak fails the test unless the scan only reports.
@@ -231,15 +232,18 @@ class MemguardSession:
             fn = self._scan_replay(item)
             with captured_once(item.config) as reset:
                 with scan.deadline(scan.replay_seconds(own_seconds, scan.SCREEN_CALLS)):
-                    shown = scan.screen(fn, reset=reset)
+                    shown = scan.screen(fn, reset=reset, threads=threads)
                 suspicion = shown.suspicion()
                 if suspicion:
                     defaults = scan.confirm_defaults(shown, settings.iterations)
-                    settings = _settings.resolve(defaults, self.layers.ini, self.layers.cli)
-                    with scan.deadline(
-                        scan.replay_seconds(own_seconds, scan.confirm_calls(settings))
-                    ):
-                        self._confirm(item, fn, settings, suspicion, started)
+                    full = {**defaults, "iterations": settings.iterations}
+                    settings, longer = (
+                        _settings.resolve(d, self.layers.ini, self.layers.cli)
+                        for d in (defaults, full)
+                    )
+                    calls = scan.confirm_calls(settings) + scan.confirm_calls(longer)
+                    with scan.deadline(scan.replay_seconds(own_seconds, calls)):
+                        self._confirm(item, fn, settings, suspicion, started, longer)
                     return
         except BaseException as exc:
             if not replay_error(exc) or isinstance(exc, (LeakError, MemguardUsageError)):
@@ -256,8 +260,12 @@ class MemguardSession:
         settings: Settings,
         suspicion: str,
         started: float,
+        longer: Settings,
     ) -> None:
-        """The full guard on a suspect: confirmed (and explained) or found bounded."""
+        """The full guard on a suspect: confirmed (and explained) or found bounded. A run
+        shorter than ``longer`` that finds it bounded is judged again with ``longer``: a
+        small leak whose memory also moves in steps (an allocator's sawtooth) rises steadily
+        only over windows of more calls than the screen's rate asked for."""
         __tracebackhide__ = True
 
         def finish(result: MemguardResult) -> MemguardResult:
@@ -287,6 +295,9 @@ class MemguardSession:
             fail=self.layers.scan == "fail",
             record_errors=False,
             max_explain_calls=scan.SCAN_EXPLAIN_CALLS,
+            longer=lambda r: (
+                longer if r.passed and settings.iterations < longer.iterations else None
+            ),
         )
 
     @staticmethod
@@ -328,6 +339,7 @@ class MemguardSession:
         max_explain_calls: int = EXPLAIN_CALLS,
         own_threads: Callable[[], Collection[int]] = frozenset,
         roots: Sequence[tuple[str, object]] = (),
+        longer: Callable[[MemguardResult], Settings | None] | None = None,
     ) -> MemguardResult:
         """Guard ``fn`` for ``item``, record the result, and fail the test on a bad verdict.
 
@@ -341,7 +353,8 @@ class MemguardSession:
         ``fail=False`` a failed verdict is recorded and returned, not raised, and with
         ``record_errors=False`` a run that raises is left to the caller to record.
         ``own_threads``: threads that work for ``fn`` while it waits; ``roots``: named objects
-        a leak trace may start from (see ``guard``).
+        a leak trace may start from (see ``guard``). ``longer`` gives the settings of a longer
+        run when a result is to be judged again with them (the scan's confirmation), or None.
         """
         __tracebackhide__ = True
         secrets = self.learn(item)
@@ -393,6 +406,22 @@ class MemguardSession:
                 warmup_done=warmup_done,
                 seen_warnings=seen_warnings,
                 finish=lambda r: replace(r, rejudged=again),
+            )
+        wanted = longer(result) if longer is not None else None
+        if wanted is not None:
+            return self.judge(
+                item,
+                fn,
+                wanted,
+                label=label,
+                warmup_done=warmup_done,
+                seen_warnings=seen_warnings,
+                finish=finish,
+                fail=fail,
+                record_errors=record_errors,
+                max_explain_calls=max_explain_calls,
+                own_threads=own_threads,
+                roots=roots,
             )
         if relabel is not None:
             result = replace(result, label=relabel(secrets))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 
+import pytest
 from helpers import run_benchmark
 
 
@@ -126,3 +127,41 @@ def test_resource_benchmark_catches_its_leaks_with_their_lines() -> None:
         assert verdicts["rleak_thread_per_request", mode] == ["caught", "threads"], done.stdout
         assert verdicts["rclean_thread_finishes", mode][0] == "ok", done.stdout
     assert all(r[-2] == "yes" for r in rows if r[0].startswith("rleak")), done.stdout
+
+
+def test_plant_benchmark_confirms_every_test_that_exercises_the_plant(tmp_path) -> None:
+    """benchmarks/plant.py on a small Flask suite: the plant in ``full_dispatch_request`` is
+    exercised by a sync and an async view's test (both confirmed, held by the plant's list),
+    not by a test that makes no request (clean, not a false confirmation)."""
+    pytest.importorskip("asgiref")
+    tests = tmp_path / "tests"
+    tests.mkdir()
+    (tests / "test_small_app.py").write_text(
+        "import flask\nimport pytest\n\n"
+        "@pytest.fixture\ndef client():\n"
+        "    app = flask.Flask('small')\n"
+        "    app.add_url_rule('/sync', 'sync', lambda: 'ok')\n\n"
+        "    @app.route('/async')\n    async def in_a_loop():\n        return 'ok'\n\n"
+        "    return app.test_client()\n\n"
+        "def test_sync_view(client):\n    assert client.get('/sync').data == b'ok'\n\n"
+        "def test_async_view(client):\n    assert client.get('/async').data == b'ok'\n\n"
+        "def test_no_request():\n    assert flask.Flask('x').name == 'x'\n"
+    )
+    done = run_benchmark(
+        "plant.py",
+        str(tests),
+        "--kind",
+        "dispatch",
+        "--workers",
+        "0",
+        "--python",
+        sys.executable,
+        timeout=300,
+    )
+    rows = [line.split() for line in done.stdout.splitlines()]
+    planted = next(row for row in rows if row[1:2] == ["dispatch"])
+    # exercising, confirmed with the holder, missed, false
+    assert planted[2:6] == ["2", "2", "0", "0"], done.stdout + done.stderr
+    assert "planted leaks missed or falsely confirmed: 0" in done.stdout
+    assert "    unplanted: 0 confirmed, 0 suspected, 0 not replayable, 3 clean" in done.stdout
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -390,3 +390,70 @@ def test_a_leak_beside_a_filling_type_cache_never_reads_as_a_fall() -> None:
     falls = [a - b for a, b in zip(samples.retained, samples.retained[1:], strict=False) if a > b]
     assert max(falls, default=0) < 2 * BLOCK_BYTES, falls
     assert verdict.trend(samples.retained).shape == "growing"
+
+
+def _in_a_thread_left_to_exit(work):
+    """A call made as asgiref's ``async_to_sync`` makes it: in a new executor's thread, never
+    shut down, which ends only once the executor is collected, after the call returned."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def call() -> None:
+        ThreadPoolExecutor(max_workers=1).submit(work).result()
+
+    return call
+
+
+def test_threads_a_call_lets_go_are_waited_for_so_a_small_leak_reads_steadily() -> None:
+    keep: list[str] = []
+    samples = measure(
+        _in_a_thread_left_to_exit(lambda: keep.append(f"user:{len(keep)}")),
+        Loop(warmup=3, iterations=32),
+    )
+    steps = [b - a for a, b in zip((0, *samples.blocks), samples.blocks, strict=False)]
+    # one str and a list slot now and then per call: never the ~40 blocks of a live thread
+    assert all(0 <= step <= 3 for step in steps), steps
+    assert samples.blocks[-1] >= 32  # a str a call, all of them seen
+    clean = measure(_in_a_thread_left_to_exit(lambda: None), Loop(warmup=3, iterations=32))
+    assert max(abs(b) for b in clean.blocks) <= 3, clean.blocks
+
+
+def _threads_settled() -> None:
+    """Collect, then wait (up to 2 s) until the process's thread count stops falling."""
+    import time
+
+    from pytest_memguard.measure import thread_count
+
+    gc.collect()
+    deadline = time.monotonic() + 2
+    count = thread_count()
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        count, before = thread_count(), count
+        if count >= before:
+            break
+
+
+def test_threads_gone_gives_up_on_threads_that_stay() -> None:
+    import threading
+
+    from pytest_memguard.measure import THREAD_GIVE_UP, ThreadsGone, thread_count
+
+    _threads_settled()  # threads earlier tests let go end first: they would lower the floor
+    gone = ThreadsGone()
+    stop = threading.Event()
+    quick = threading.Thread(target=lambda: stop.wait(0.005))
+    quick.start()
+    assert gone() is True  # waited for it, and it ended
+    assert gone.floor == thread_count()
+    assert not quick.is_alive()
+    staying = [threading.Thread(target=stop.wait) for _ in range(THREAD_GIVE_UP + 1)]
+    try:
+        for thread in staying:
+            thread.start()
+            gone()
+        assert gone.stayed == THREAD_GIVE_UP
+        assert gone() is False  # no more waiting for this run
+    finally:
+        stop.set()
+        for thread in staying:
+            thread.join()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import time
+
 import pytest
 
 from pytest_memguard import scan
@@ -147,3 +150,16 @@ def test_one_jump_of_the_c_allocator_does_not_shorten_the_confirmation() -> None
     jumped = scan.Screen((2, 3, 4), (700, 1_400, 2_100), (0, 0, 0))
     assert jumped.rate() == 64
     assert scan.confirm_defaults(jumped, 200)["iterations"] == 200
+
+
+def test_a_replay_deadline_allows_for_the_sampling_of_each_call() -> None:
+    """A 0.4 ms test confirmed over 400 calls is sampled at a few ms a call (more on a loaded
+    machine): its deadline is not 50 x 0.4 ms x 400 = 8 s, which cut such confirmations."""
+    assert scan.replay_seconds(0.0004, 400) >= 400 * scan.DEADLINE_CALL_SECONDS
+    assert scan.replay_seconds(0.0, 4) == scan.DEADLINE_MIN_SECONDS
+
+
+def test_a_deadline_is_not_an_exception_that_code_may_swallow() -> None:
+    # the test's own handler, or the explanation's: the deadline goes through it
+    with pytest.raises(scan.ReplayTimeout), scan.deadline(0.01), contextlib.suppress(Exception):
+        time.sleep(1)
