@@ -195,11 +195,14 @@ class ThreadsGone:
     ``floor`` is the fewest threads seen (small ints: keeping it allocates nothing). A count
     over it is waited for until it is back at the floor and no longer falling: the first
     floor may count a thread of the call before (the test's own call's event loop), which
-    ends with this call's. :meth:`__call__` returns whether it waited.
+    ends with this call's. :meth:`__call__` returns whether other threads ran or ended since
+    it last looked: what they left may be garbage to collect (in a process of one thread, it
+    spares the sample a second collection).
     """
 
     def __init__(self, floor: int | None = None) -> None:
         self.floor = thread_count() if floor is None else floor
+        self.last = self.floor
         self.stayed = 0
 
     def over(self) -> bool:
@@ -220,7 +223,9 @@ class ThreadsGone:
             else:
                 self.stayed += 1
         self.floor = min(self.floor, count)
-        return waited
+        others = max(count, self.last) > 1
+        self.last = count
+        return others
 
 
 def other_threads_cpu() -> dict[str, int]:
@@ -491,7 +496,7 @@ class _Counters:
         """
         self.reset()  # what pytest captured from the call is not the code's either
         gc.collect()
-        if self.threads():  # a thread the call let go ended (its executor was collected)
+        if self.threads():  # what a thread that ran or ended left is garbage to collect
             gc.collect()
         if self.skip[0] > 0:  # the caches kept filling: drop without reading first
             self.skip[0] -= 1
