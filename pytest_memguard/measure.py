@@ -204,6 +204,7 @@ class ThreadsGone:
         self.floor = thread_count() if floor is None else floor
         self.last = self.floor
         self.stayed = 0
+        self.waited = False  # whether the last call waited
 
     def over(self) -> bool:
         """Whether more threads run than the floor."""
@@ -223,6 +224,7 @@ class ThreadsGone:
             else:
                 self.stayed += 1
         self.floor = min(self.floor, count)
+        self.waited = waited
         others = max(count, self.last) > 1
         self.last = count
         return others

@@ -443,7 +443,8 @@ def test_threads_gone_gives_up_on_threads_that_stay() -> None:
     stop = threading.Event()
     quick = threading.Thread(target=lambda: stop.wait(0.005))
     quick.start()
-    assert gone() is True  # waited for it, and it ended
+    assert gone() is True  # another thread ran: collect what it left
+    assert gone.waited  # waited for it, and it ended
     assert gone.floor == thread_count()
     assert not quick.is_alive()
     staying = [threading.Thread(target=stop.wait) for _ in range(THREAD_GIVE_UP + 1)]
@@ -452,7 +453,8 @@ def test_threads_gone_gives_up_on_threads_that_stay() -> None:
             thread.start()
             gone()
         assert gone.stayed == THREAD_GIVE_UP
-        assert gone() is False  # no more waiting for this run
+        gone()
+        assert not gone.waited  # no more waiting for this run
     finally:
         stop.set()
         for thread in staying:
