@@ -428,8 +428,10 @@ class _Counters:
         the least a drop freed (what one call puts back in the caches): never over the last
         exact sample, so only an exact sample can rise, and never under the exact value, so
         a steady leak never reads as a fall (which would raise the run's noise). Where the
-        caches fill a little more at every call (Starlette's type cache), every reading
-        rises: the next ``RECHECK`` samples then drop at once, without reading first. Both
+        caches fill a little more at every call (fresh attribute-name strings, such as
+        ``re.finditer`` makes, each take a type cache slot: see docs/verdict.md), every
+        reading rises: the next ``RECHECK`` samples then drop at once, without reading
+        first. Both
         paths read after the same full collection (it empties the free lists), so neither
         leaves blocks behind for the next sample.
         """
