@@ -317,6 +317,30 @@ def test_caches_are_dropped_only_when_the_reading_rose() -> None:
     assert len(drops) <= 6, len(drops)  # dry run, baseline, last sample, a few rises
 
 
+def test_a_rise_the_drop_does_not_take_back_is_not_rechecked() -> None:
+    # The next 8 samples drop at once only when a drop freed more than usual (caches that
+    # keep filling): a leak of the code's own, which no drop frees, is read as usual, so
+    # it costs one drop per rise and is still caught.
+    drops: list[int] = []
+    dropper = CacheDropper()
+    kept: list[str] = []
+    calls = [0]
+
+    def on_growth() -> None:
+        drops.append(1)
+        dropper()
+
+    def leak_every_ten() -> None:
+        calls[0] += 1
+        if calls[0] % 10 == 0:
+            kept.append("x" * 1000 + str(calls[0]))
+
+    samples = measure(leak_every_ten, Loop(warmup=5, iterations=100, on_growth=on_growth))
+    assert samples.retained[-1] >= 9 * 1000, samples.retained  # every step read
+    assert verdict.trend(samples.retained).rising
+    assert len(drops) <= 20, len(drops)  # ~10 rises; 8 more drops after each one before
+
+
 def test_a_leak_every_other_call_reads_exactly_through_both_paths() -> None:
     # Calls that keep a string alternate with calls that keep nothing: the samples alternate
     # between the dropping path and the plain reading, and neither leaves anything behind.
