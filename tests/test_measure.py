@@ -317,6 +317,29 @@ def test_caches_are_dropped_only_when_the_reading_rose() -> None:
     assert len(drops) <= 6, len(drops)  # dry run, baseline, last sample, a few rises
 
 
+@pytest.mark.parametrize("leak", [False, True])
+def test_fresh_names_in_the_type_cache_are_not_growth(leak: bool) -> None:
+    # re.finditer looks "search" up with a new string each time, which CPython's type cache
+    # keeps (keyed on its address): ~0.5 block a call that only clearing the cache frees.
+    pattern = re.compile("%[0-9A-F]{2}")
+    kept: list[str] = []
+
+    def call() -> None:
+        for _ in range(3):
+            for _match in re.finditer(pattern, "a%20b"):
+                pass
+        if leak:
+            kept.append("x" * 100 + str(len(kept)))
+
+    samples = measure(call, Loop(warmup=20, iterations=200, on_growth=CacheDropper()))
+    trend = verdict.trend(samples.retained)
+    if leak:
+        assert trend.rising and samples.retained[-1] >= 150 * 100, samples.retained[-10:]
+    else:
+        assert trend.shape == "flat", samples.retained[-10:]
+        assert max(samples.retained) < FLAT_BYTES
+
+
 def test_a_rise_the_drop_does_not_take_back_is_not_rechecked() -> None:
     # The next 8 samples drop at once only when a drop freed more than usual (caches that
     # keep filling): a leak of the code's own, which no drop frees, is read as usual, so
