@@ -491,8 +491,10 @@ class _Counters:
         the least a drop freed (what one call puts back in the caches): never over the last
         exact sample, so only an exact sample can rise, and never under the exact value, so
         a steady leak never reads as a fall (which would raise the run's noise). Where the
-        caches fill a little more at every call (Starlette's type cache), every reading
-        rises: the next ``RECHECK`` samples then drop at once, without reading first. Both
+        caches fill a little more at every call (fresh attribute-name strings, such as
+        ``re.finditer`` makes, each take a type cache slot: see docs/verdict.md), every
+        reading rises: after a drop that freed more than the least one did, the next
+        ``RECHECK`` samples drop at once, without reading first. Both
         paths read after the same full collection (it empties the free lists), so neither
         leaves blocks behind for the next sample.
         """
@@ -508,13 +510,13 @@ class _Counters:
             self.blocks[i] -= self.dropped[2]  # what one call puts back in the caches
             self.malloc_bytes[i] -= self.dropped[3]
             if self.rose(i) or exact or i == 0:  # both paths run at the baseline (coverage)
-                if i and not exact:
-                    self.skip[0] = RECHECK
                 self.raw[0] = self.blocks[i] + self.dropped[2]  # the reading itself
                 self.raw[1] = self.malloc_bytes[i] + self.dropped[3]
                 self.drop(i)
                 self.raw[0] -= self.blocks[i]  # what this drop freed: the least since the
                 self.raw[1] -= self.malloc_bytes[i]  # baseline (one call after a drop) is kept
+                if i and not exact and self.refilled():
+                    self.skip[0] = RECHECK
                 if i == 0 or self.raw[0] < self.dropped[2]:
                     self.dropped[2] = max(self.raw[0], 0)
                 if i == 0 or self.raw[1] < self.dropped[3]:
@@ -580,6 +582,12 @@ class _Counters:
         """Both memory counters into index ``i``, less what the plugin itself changed."""
         self.blocks[i] = sys.getallocatedblocks() - self.offset[0]
         self.malloc_bytes[i] = malloc_in_use() - self.offset[1]
+
+    def refilled(self) -> bool:
+        """Whether the drop just made freed more than the least one did: the caches, not the
+        code, made the reading rise, and may keep filling. A rise the drop did not take back
+        (a dict of the code's resized) is read as usual at the next sample."""
+        return (self.raw[0] - self.dropped[2]) * BLOCK_BYTES + (self.raw[1] - self.dropped[3]) > 0
 
     def rose(self, i: int) -> bool:
         """Whether sample ``i`` is over the last exact one, in estimated bytes."""

@@ -317,6 +317,54 @@ def test_caches_are_dropped_only_when_the_reading_rose() -> None:
     assert len(drops) <= 6, len(drops)  # dry run, baseline, last sample, a few rises
 
 
+@pytest.mark.parametrize("leak", [False, True])
+def test_fresh_names_in_the_type_cache_are_not_growth(leak: bool) -> None:
+    # re.finditer looks "search" up with a new string each time, which CPython's type cache
+    # keeps (keyed on its address): ~0.5 block a call that only clearing the cache frees.
+    pattern = re.compile("%[0-9A-F]{2}")
+    kept: list[str] = []
+
+    def call() -> None:
+        for _ in range(3):
+            for _match in re.finditer(pattern, "a%20b"):
+                pass
+        if leak:
+            kept.append("x" * 100 + str(len(kept)))
+
+    samples = measure(call, Loop(warmup=20, iterations=200, on_growth=CacheDropper()))
+    trend = verdict.trend(samples.retained)
+    if leak:
+        assert trend.shape == "growing", samples.retained[-10:]
+        assert samples.retained[-1] >= 200 * BLOCK_BYTES  # a block a call at least, all read
+    else:
+        assert trend.shape == "flat", samples.retained[-10:]
+        assert max(samples.retained) < FLAT_BYTES
+
+
+def test_a_rise_the_drop_does_not_take_back_is_not_rechecked() -> None:
+    # The next 8 samples drop at once only when a drop freed more than usual (caches that
+    # keep filling): a leak of the code's own, which no drop frees, is read as usual, so
+    # it costs one drop per rise and is still caught.
+    drops: list[int] = []
+    dropper = CacheDropper()
+    kept: list[str] = []
+    calls = [0]
+
+    def on_growth() -> None:
+        drops.append(1)
+        dropper()
+
+    def leak_every_ten() -> None:
+        calls[0] += 1
+        if calls[0] % 10 == 0:
+            kept.append("x" * 1000 + str(calls[0]))
+
+    samples = measure(leak_every_ten, Loop(warmup=5, iterations=100, on_growth=on_growth))
+    assert samples.retained[-1] >= 9 * 1000, samples.retained  # every step read
+    assert verdict.trend(samples.retained).rising
+    assert len(drops) <= 20, len(drops)  # ~10 rises; 8 more drops after each one before
+
+
 def test_a_leak_every_other_call_reads_exactly_through_both_paths() -> None:
     # Calls that keep a string alternate with calls that keep nothing: the samples alternate
     # between the dropping path and the plain reading, and neither leaves anything behind.
