@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import subprocess
 import sys
 from pathlib import Path
@@ -69,3 +70,19 @@ def run_benchmark(script: str, *args: str, timeout: float) -> subprocess.Complet
         timeout=timeout,
         check=False,
     )
+
+
+def threads_settled() -> None:
+    """Collect, then wait (up to 2 s) until the process's thread count stops falling."""
+    import time
+
+    from pytest_memguard.measure import thread_count
+
+    gc.collect()
+    deadline = time.monotonic() + 2
+    count = thread_count()
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        count, before = thread_count(), count
+        if count >= before:
+            break

@@ -13,6 +13,7 @@ import warnings
 from collections import deque
 
 import pytest
+from helpers import threads_settled
 
 from pytest_memguard import census, verdict
 from pytest_memguard.caches import CacheDropper
@@ -126,6 +127,7 @@ def test_frozen_heap_sees_only_new_objects_and_unfreezes() -> None:
 
 
 def test_frozen_heap_leaves_a_heap_the_code_froze_frozen() -> None:
+    threads_settled()  # an earlier test's thread ending here would free frozen objects
     gc.freeze()
     try:
         frozen = gc.get_freeze_count()
@@ -452,6 +454,7 @@ def _in_a_thread_left_to_exit(work):
 
 
 def test_threads_a_call_lets_go_are_waited_for_so_a_small_leak_reads_steadily() -> None:
+    threads_settled()  # an earlier test's thread ending mid-run would free its blocks
     keep: list[str] = []
     samples = measure(
         _in_a_thread_left_to_exit(lambda: keep.append(f"user:{len(keep)}")),
@@ -465,28 +468,12 @@ def test_threads_a_call_lets_go_are_waited_for_so_a_small_leak_reads_steadily() 
     assert max(abs(b) for b in clean.blocks) <= 3, clean.blocks
 
 
-def _threads_settled() -> None:
-    """Collect, then wait (up to 2 s) until the process's thread count stops falling."""
-    import time
-
-    from pytest_memguard.measure import thread_count
-
-    gc.collect()
-    deadline = time.monotonic() + 2
-    count = thread_count()
-    while time.monotonic() < deadline:
-        time.sleep(0.05)
-        count, before = thread_count(), count
-        if count >= before:
-            break
-
-
 def test_threads_gone_gives_up_on_threads_that_stay() -> None:
     import threading
 
     from pytest_memguard.measure import THREAD_GIVE_UP, ThreadsGone, thread_count
 
-    _threads_settled()  # threads earlier tests let go end first: they would lower the floor
+    threads_settled()  # threads earlier tests let go end first: they would lower the floor
     gone = ThreadsGone()
     stop = threading.Event()
     quick = threading.Thread(target=lambda: stop.wait(0.005))

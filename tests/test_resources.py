@@ -13,6 +13,7 @@ import threading
 from array import array
 
 import pytest
+from helpers import threads_settled
 
 from pytest_memguard import resource_sites, resources
 from pytest_memguard.guard import count_reason
@@ -307,6 +308,7 @@ def test_descriptors_without_an_audit_event_are_named_by_their_owner() -> None:
 def test_a_thread_started_by_start_new_thread_is_named_by_its_function() -> None:
     import _thread
 
+    threads_settled()  # an earlier test's thread ending during the pass would be counted
     stop = threading.Event()
     start = _thread.start_new_thread
 
