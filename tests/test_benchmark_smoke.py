@@ -163,5 +163,11 @@ def test_plant_benchmark_confirms_every_test_that_exercises_the_plant(tmp_path) 
     # exercising, confirmed with the holder, missed, false
     assert planted[2:6] == ["2", "2", "0", "0"], done.stdout + done.stderr
     assert "planted leaks missed or falsely confirmed: 0" in done.stdout
-    assert "    unplanted: 0 confirmed, 0 suspected, 0 not replayable, 3 clean" in done.stdout
+    # Unplanted, nothing is confirmed. A clean test may be suspected and found bounded: on
+    # CPython 3.10 a new Flask app per replay raises malloc bytes over the 3 screened runs
+    # (+4.4, +3.0, +2.6 KiB) before a 27 KiB plateau, which the full guard then measures.
+    unplanted = next(line for line in done.stdout.splitlines() if "unplanted:" in line)
+    counts = dict(reversed(part.split(" ", 1)) for part in unplanted.split(": ")[1].split(", "))
+    assert (counts["confirmed"], counts["not replayable"]) == ("0", "0"), done.stdout
+    assert int(counts["suspected"]) + int(counts["clean"]) == 3, done.stdout
     assert done.returncode == 0, done.stdout + done.stderr
