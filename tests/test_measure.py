@@ -463,7 +463,9 @@ def test_threads_a_call_lets_go_are_waited_for_so_a_small_leak_reads_steadily() 
     steps = [b - a for a, b in zip((0, *samples.blocks), samples.blocks, strict=False)]
     # one str and a list slot now and then per call: never the ~40 blocks of a live thread
     assert all(0 <= step <= 3 for step in steps), steps
-    assert samples.blocks[-1] >= 32  # a str a call, all of them seen
+    # A str a call, all of them seen, give or take a block another thread of the process freed
+    # meanwhile (an xdist worker's own): never the ~40 blocks of a thread still ending.
+    assert samples.blocks[-1] >= 30, samples.blocks
     clean = measure(_in_a_thread_left_to_exit(lambda: None), Loop(warmup=3, iterations=32))
     assert max(abs(b) for b in clean.blocks) <= 3, clean.blocks
 
