@@ -515,8 +515,9 @@ class _Counters:
                 self.drop(i)
                 self.raw[0] -= self.blocks[i]  # what this drop freed: the least since the
                 self.raw[1] -= self.malloc_bytes[i]  # baseline (one call after a drop) is kept
-                if i and not exact and self.refilled():
-                    self.skip[0] = RECHECK
+                # One line that always runs (the baseline's too): a line first run after the
+                # baseline would show as growth under a line tracer (coverage).
+                self.skip[0] = RECHECK if self.refilled() and i and not exact else 0
                 if i == 0 or self.raw[0] < self.dropped[2]:
                     self.dropped[2] = max(self.raw[0], 0)
                 if i == 0 or self.raw[1] < self.dropped[3]:
