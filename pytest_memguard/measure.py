@@ -180,15 +180,6 @@ THREAD_WAITS = 8
 THREAD_GIVE_UP = 2
 
 
-def thread_count() -> int:
-    """Threads of the process: those the OS still runs on Linux (one ends after it leaves
-    ``threading``'s registry), else those ``threading`` knows."""
-    try:
-        return len(os.listdir("/proc/self/task"))
-    except OSError:
-        return threading.active_count()
-
-
 class ThreadsGone:
     """Before a sample, wait briefly for the threads the call let go to end.
 
@@ -201,24 +192,24 @@ class ThreadsGone:
     """
 
     def __init__(self, floor: int | None = None) -> None:
-        self.floor = thread_count() if floor is None else floor
+        self.floor = resources.count_threads() if floor is None else floor
         self.last = self.floor
         self.stayed = 0
         self.waited = False  # whether the last call waited
 
     def over(self) -> bool:
         """Whether more threads run than the floor."""
-        return thread_count() > self.floor
+        return resources.count_threads() > self.floor
 
     def __call__(self) -> bool:
         # No sleep(0) to hand the interpreter over first: on a loaded machine it gives the
         # CPU away for a time slice on every sample, threads or not.
-        count = thread_count()
+        count = resources.count_threads()
         waited = count > self.floor and self.stayed < THREAD_GIVE_UP
         if waited:
             for attempt in range(THREAD_WAITS):
                 time.sleep(THREAD_WAIT_SECONDS * 2**attempt)
-                before, count = count, thread_count()
+                before, count = count, resources.count_threads()
                 if count <= self.floor and count >= before:
                     break
             else:

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from pytest_memguard import fixtures, measure, replay, scan
+from pytest_memguard import fixtures, measure, replay, resources, scan
 from pytest_memguard import settings as _settings
 from pytest_memguard import xdist as _xdist
 from pytest_memguard.baseline import Comparison, compare
@@ -147,7 +147,7 @@ class MemguardSession:
         if item.get_closest_marker(MARKER) is None:
             if not self.scanning(item):
                 return (yield)
-            threads, started = measure.thread_count(), scan.now()
+            threads, started = resources.count_threads(), scan.now()
             outcome = yield  # a test that failed or skipped is not scanned
             self.scan(item, own_seconds=scan.now() - started, threads=threads)
             return outcome

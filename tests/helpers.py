@@ -76,13 +76,13 @@ def threads_settled() -> None:
     """Collect, then wait (up to 2 s) until the process's thread count stops falling."""
     import time
 
-    from pytest_memguard.measure import thread_count
+    from pytest_memguard.resources import count_threads
 
     gc.collect()
     deadline = time.monotonic() + 2
-    count = thread_count()
+    count = count_threads()
     while time.monotonic() < deadline:
         time.sleep(0.05)
-        count, before = thread_count(), count
+        count, before = count_threads(), count
         if count >= before:
             break

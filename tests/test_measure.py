@@ -473,7 +473,8 @@ def test_threads_a_call_lets_go_are_waited_for_so_a_small_leak_reads_steadily() 
 def test_threads_gone_gives_up_on_threads_that_stay() -> None:
     import threading
 
-    from pytest_memguard.measure import THREAD_GIVE_UP, ThreadsGone, thread_count
+    from pytest_memguard.measure import THREAD_GIVE_UP, ThreadsGone
+    from pytest_memguard.resources import count_threads
 
     threads_settled()  # threads earlier tests let go end first: they would lower the floor
     gone = ThreadsGone()
@@ -482,7 +483,7 @@ def test_threads_gone_gives_up_on_threads_that_stay() -> None:
     quick.start()
     assert gone() is True  # another thread ran: collect what it left
     assert gone.waited  # waited for it, and it ended
-    assert gone.floor == thread_count()
+    assert gone.floor == count_threads()
     assert not quick.is_alive()
     staying = [threading.Thread(target=stop.wait) for _ in range(THREAD_GIVE_UP + 1)]
     try:
