@@ -517,9 +517,7 @@ class _Counters:
             self.ignored[i] = self.loop.ignored_bytes()
         # After the memory counters: what reading the counts allocates is freed before the
         # next memory sample.
-        # The verdict reads the tail: the first half is read for the chart, less often.
-        step = self.stride if i >= self.tail else self.stride * resources.HEAD_STRIDE
-        if self.reader is not None and i % step == 0:  # between reads: the last one read
+        if self.reader is not None and self.counts_due(i):  # between reads: the last one read
             self.read[i] = 1
             values = self.reader.settled(self.baseline) if i else self.reader.read()
             for counts, value in zip(self.counts, values, strict=True):
@@ -533,8 +531,13 @@ class _Counters:
     def due(self, i: int) -> bool:
         """Whether call ``i`` is sampled: every call, or every ``every``, and the calls whose
         counts are read."""
+        return i % self.every == 0 or (self.reader is not None and self.counts_due(i))
+
+    def counts_due(self, i: int) -> bool:
+        """Whether the resource counts are read after call ``i``: the verdict reads the tail,
+        and the first half is read for the chart, less often."""
         step = self.stride if i >= self.tail else self.stride * resources.HEAD_STRIDE
-        return i % self.every == 0 or (self.reader is not None and i % step == 0)
+        return i % step == 0
 
     def repeat(self, i: int) -> None:
         """A call not sampled reads as the last sample: a rise shows at the next one."""
