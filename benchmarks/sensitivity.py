@@ -96,7 +96,9 @@ def judge(fn: Callable[[], None], *, iterations: int, warmup: int) -> verdict.De
     """The verdict ``guard()`` would reach, without its explanation pass."""
 
     def extend(samples: measure.Samples) -> int:
-        return verdict.extension(samples.retained, iterations=iterations, limit_bytes=LIMIT_BYTES)
+        return verdict.extension(
+            samples.retained, iterations=iterations, limit_bytes=LIMIT_BYTES, parts=samples.parts
+        )
 
     samples = measure.measure(
         fn,
@@ -109,7 +111,7 @@ def judge(fn: Callable[[], None], *, iterations: int, warmup: int) -> verdict.De
             thin=True,  # as guard() runs it: these calls are fast, so every second is sampled
         ),
     )
-    return verdict.decide(samples.retained, limit_bytes=LIMIT_BYTES)
+    return verdict.decide(samples.retained, limit_bytes=LIMIT_BYTES, parts=samples.parts)
 
 
 def caught(

@@ -121,7 +121,9 @@ def guard(
         count_resources,
     )
     samples, disturbed, ignored_kb = _measure(run)
-    decision = verdict.decide(samples.retained, limit_bytes=settings.limit_bytes)
+    decision = verdict.decide(
+        samples.retained, limit_bytes=settings.limit_bytes, parts=samples.parts
+    )
     per_call = (
         decision.rate
         if decision.shape == "growing"
@@ -244,7 +246,10 @@ def _measure(run: _Run) -> tuple[measure.Samples, str, float]:
 
     def extend(samples: measure.Samples) -> int:
         more = verdict.extension(
-            samples.retained, iterations=settings.iterations, limit_bytes=settings.limit_bytes
+            samples.retained,
+            iterations=settings.iterations,
+            limit_bytes=settings.limit_bytes,
+            parts=samples.parts,
         )
         if more or samples.iterations >= 2 * settings.iterations:
             return more

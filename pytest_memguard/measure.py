@@ -275,6 +275,16 @@ class Samples:
             for b, m, x in zip(self.blocks, self.malloc_bytes, ignored, strict=True)
         )
 
+    @property
+    def parts(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """The two counters of :attr:`retained`, each in bytes: the ignored holders come out
+        of the blocks, where the small objects they keep are counted."""
+        ignored = self.ignored_bytes or (0,) * len(self.blocks)
+        return (
+            tuple(b * BLOCK_BYTES - x for b, x in zip(self.blocks, ignored, strict=True)),
+            self.malloc_bytes,
+        )
+
 
 #: A warning's identity for re-emitting it once: category, text, file and line.
 WarningKey = tuple[type, str, str, int]
@@ -473,21 +483,21 @@ class _Counters:
 
     def sample(self, i: int, *, exact: bool = False) -> None:
         """Collect, then read the counters into index ``i``; drop what is not the code's and
-        read again where the reading rose (and at the baseline, or when ``exact``).
+        read again where the reading moved (and at the baseline, or when ``exact``).
 
         CPython's type attribute cache keeps the names it looked up, and known caches are not
         the code's leak. Dropping them is cheap, but every later call pays for it (each
         attribute looked up again, each cache refilled), so they are dropped only when the
-        reading rose over the last exact sample. Otherwise the sample is the reading less
-        the least a drop freed (what one call puts back in the caches): never over the last
-        exact sample, so only an exact sample can rise, and never under the exact value, so
-        a steady leak never reads as a fall (which would raise the run's noise). Where the
-        caches fill a little more at every call (fresh attribute-name strings, such as
-        ``re.finditer`` makes, each take a type cache slot: see docs/verdict.md), every
-        reading rises: after a drop that freed more than the least one did, the next
-        ``RECHECK`` samples drop at once, without reading first. Both
-        paths read after the same full collection (it empties the free lists), so neither
-        leaves blocks behind for the next sample.
+        reading, less the least a drop freed (what one call puts back in the caches), moved
+        from the last exact sample. Every sample is then exact, or the last exact one when
+        nothing moved: an estimate under the exact value (calls that fill the caches by more
+        at some calls than at others) would make the next exact sample read as a fall, which
+        raises the run's noise over a slow leak's gain. Where the caches fill a little more at
+        every call (fresh attribute-name strings, such as ``re.finditer`` makes, each take a
+        type cache slot: see docs/verdict.md), every reading rises: after a drop that freed
+        more than the least one did, the next ``RECHECK`` samples drop at once, without
+        reading first. Both paths read after the same full collection (it empties the free
+        lists), so neither leaves blocks behind for the next sample.
         """
         self.reset()  # what pytest captured from the call is not the code's either
         gc.collect()
@@ -500,7 +510,7 @@ class _Counters:
             self.read_memory(i)
             self.blocks[i] -= self.dropped[2]  # what one call puts back in the caches
             self.malloc_bytes[i] -= self.dropped[3]
-            if self.rose(i) or exact or i == 0:  # both paths run at the baseline (coverage)
+            if self.moved(i) or exact or i == 0:  # both paths run at the baseline (coverage)
                 self.raw[0] = self.blocks[i] + self.dropped[2]  # the reading itself
                 self.raw[1] = self.malloc_bytes[i] + self.dropped[3]
                 self.drop(i)
@@ -584,11 +594,9 @@ class _Counters:
         (a dict of the code's resized) is read as usual at the next sample."""
         return (self.raw[0] - self.dropped[2]) * BLOCK_BYTES + (self.raw[1] - self.dropped[3]) > 0
 
-    def rose(self, i: int) -> bool:
-        """Whether sample ``i`` is over the last exact one, in estimated bytes."""
-        return (self.blocks[i] - self.dropped[0]) * BLOCK_BYTES + (
-            self.malloc_bytes[i] - self.dropped[1]
-        ) > 0
+    def moved(self, i: int) -> bool:
+        """Whether the estimate ``i`` differs from the last exact sample, either way."""
+        return self.blocks[i] != self.dropped[0] or self.malloc_bytes[i] != self.dropped[1]
 
     def more(self, done: int) -> int:
         """How many more calls ``extend`` asks for after ``done``; what asking allocated is

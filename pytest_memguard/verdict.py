@@ -13,6 +13,8 @@ The rule, also in the README:
 * a **one-time step** is never counted in the growth: a rise at a single call of at least
   ``STEP_MIN_BYTES`` and ``STEP_FACTOR`` times more than everything else retained (and than the
   noise): CPython's table of interned strings doubling once, in another thread's arena;
+* both counters (pymalloc blocks, malloc bytes) are also judged apart: a leak of small objects
+  rises in the blocks while a buffer that comes and goes in malloc hides it in the sum;
 * a rising series under the bound is given one more run of the same length (a cache may still
   be filling); if it rises steadily at the end, the shape is **growing** and the test fails
   whatever its size, with the rate and the call after which it would cross the bound;
@@ -82,8 +84,15 @@ def noise(retained: Sequence[int]) -> int:
     return second
 
 
-def trend(retained: Sequence[int]) -> Trend:
-    """Classify retained bytes per call (relative to the end of warm-up)."""
+def trend(retained: Sequence[int], parts: Sequence[Sequence[int]] = ()) -> Trend:
+    """Classify retained bytes per call (relative to the end of warm-up).
+
+    ``parts`` are the counters ``retained`` adds up (pymalloc blocks and malloc bytes, each in
+    bytes): a leak of small objects rises in its own counter as steadily as ever while the
+    other one moves by a buffer that comes and goes, whose falls would hide it in the sum. The
+    series is growing when the sum or one of its parts rises steadily, each against its own
+    noise; its growth is always the sum's.
+    """
     n = len(retained)
     if n == 0:
         return Trend("flat", 0, 0.0, False)
@@ -92,12 +101,24 @@ def trend(retained: Sequence[int]) -> Trend:
     growth = retained[-1] - sum(s.size_bytes for s in steps)
     rising = _rises(retained, floor, steady=False)
     if rising and _rises(retained, floor, steady=True):
-        start = n // 2
-        before = retained[start - 1] if start else 0
-        rate = retained[-1] - before - sum(s.size_bytes for s in steps if s.call > start)
-        return Trend("growing", growth, rate / (n - start), True, floor, steps)
+        return Trend("growing", growth, _rate(retained, steps), True, floor, steps)
+    for part in parts:
+        part_floor = noise(part)
+        if _rises(part, part_floor, steady=True):
+            part_steps = one_time_steps(part, part_floor)
+            return Trend("growing", growth, _rate(part, part_steps), True, floor, steps)
+        rising = rising or _rises(part, part_floor, steady=False)
     shape: Shape = "flat" if growth < FLAT_BYTES or growth <= floor else "plateau"
     return Trend(shape, growth, 0.0, rising, floor, steps)
+
+
+def _rate(series: Sequence[int], steps: Sequence[Step]) -> float:
+    """Bytes per call over the tail, without its one-time steps."""
+    n = len(series)
+    start = n // 2
+    before = series[start - 1] if start else 0
+    gained = series[-1] - before - sum(s.size_bytes for s in steps if s.call > start)
+    return gained / (n - start)
 
 
 def _rises(retained: Sequence[int], floor: int, *, steady: bool) -> bool:
@@ -138,16 +159,27 @@ def one_time_steps(retained: Sequence[int], floor: int = 0) -> tuple[Step, ...]:
     return tuple(steps)
 
 
-def extension(retained: Sequence[int], *, iterations: int, limit_bytes: int) -> int:
-    """How many more calls to make before judging: one more run while a rise is unproven."""
+def extension(
+    retained: Sequence[int],
+    *,
+    iterations: int,
+    limit_bytes: int,
+    parts: Sequence[Sequence[int]] = (),
+) -> int:
+    """How many more calls to make before judging: one more run while a rise is unproven
+    (in the sum or in one of its ``parts``, as :func:`trend` reads them)."""
     n = len(retained)
     if n == 0 or n >= 2 * iterations:
         return 0
     floor = noise(retained)
     growth = retained[-1] - sum(s.size_bytes for s in one_time_steps(retained, floor))
-    if growth > limit_bytes or not _rises(retained, floor, steady=False):
+    if growth > limit_bytes:
         return 0
-    return iterations
+    if _rises(retained, floor, steady=False) or any(
+        _rises(part, noise(part), steady=False) for part in parts
+    ):
+        return iterations
+    return 0
 
 
 @dataclass(frozen=True)
@@ -195,8 +227,10 @@ class Decision:
         return text
 
 
-def decide(retained: Sequence[int], *, limit_bytes: int) -> Decision:
-    t = trend(retained)
+def decide(
+    retained: Sequence[int], *, limit_bytes: int, parts: Sequence[Sequence[int]] = ()
+) -> Decision:
+    t = trend(retained, parts)
     calls = len(retained)
     crosses_at: int | None = None
     if t.shape == "growing" and t.growth_bytes <= limit_bytes and t.rate > 0:

@@ -25,7 +25,7 @@ from pytest_memguard.verdict import FLAT_BYTES
 
 def shape_of(fn, *, iterations: int = 200) -> str:
     samples = measure(fn, Loop(warmup=10, iterations=iterations))
-    return verdict.trend(samples.retained).shape
+    return verdict.trend(samples.retained, samples.parts).shape
 
 
 def test_clean_callable_is_flat() -> None:
@@ -38,7 +38,7 @@ def test_untracked_strings_in_an_old_list_are_seen() -> None:
     samples = measure(
         lambda: keep.append(f"alice:s3cret{len(keep)}"), Loop(warmup=5, iterations=200)
     )
-    assert verdict.trend(samples.retained).shape == "growing"
+    assert verdict.trend(samples.retained, samples.parts).shape == "growing"
     assert samples.blocks[-1] >= 190
     assert 50 <= samples.retained[-1] / 200 <= 120
 
@@ -67,7 +67,7 @@ def test_bounded_deque_is_a_plateau() -> None:
     samples = measure(
         lambda: log.append(f"user-{len(log)}-{id(log)}" * 2), Loop(warmup=0, iterations=200)
     )
-    assert verdict.trend(samples.retained).shape in ("plateau", "flat")
+    assert verdict.trend(samples.retained, samples.parts).shape in ("plateau", "flat")
 
 
 def test_extension_runs_more_calls_when_asked() -> None:
@@ -181,7 +181,7 @@ def test_warnings_are_not_kept_per_call_but_reemitted_once() -> None:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         samples = measure(warns, Loop(warmup=2, iterations=100))
-    assert verdict.trend(samples.retained).shape == "flat"
+    assert verdict.trend(samples.retained, samples.parts).shape == "flat"
     assert [str(w.message) for w in caught] == [
         "deprecated thing (memguard: first raised on call 1)"
     ]
@@ -250,7 +250,7 @@ def test_a_line_tracer_recording_the_plugin_s_lines_on_first_use_adds_nothing() 
     finally:
         sys.settrace(None)
     assert any(path.endswith("measure.py") for path, _ in seen)
-    assert verdict.trend(samples.retained).shape == "flat"
+    assert verdict.trend(samples.retained, samples.parts).shape == "flat"
     assert max(samples.retained) < FLAT_BYTES, samples.retained[:5]
 
 
@@ -295,11 +295,11 @@ def test_names_only_the_type_cache_keeps_are_not_a_leak() -> None:
         lambda: getattr(_Looked, f"attribute_{next(calls)}", None),
         Loop(warmup=5, iterations=100, on_growth=CacheDropper()),
     )
-    assert verdict.trend(samples.retained).shape == "flat", samples.blocks
+    assert verdict.trend(samples.retained, samples.parts).shape == "flat", samples.blocks
     assert max(samples.retained) < FLAT_BYTES
 
 
-def test_caches_are_dropped_only_when_the_reading_rose() -> None:
+def test_caches_are_dropped_only_when_the_reading_moved() -> None:
     # Dropping makes every later call fill the caches again (a Starlette request looks each
     # attribute up again): a call that keeps nothing is read without dropping anything,
     # except at the baseline (and its dry run) and at the last sample.
@@ -315,7 +315,7 @@ def test_caches_are_dropped_only_when_the_reading_rose() -> None:
         lambda: re.match(pattern, "memguard-test"),  # refills re's cache if it was dropped
         Loop(warmup=5, iterations=100, on_growth=on_growth),
     )
-    assert verdict.trend(samples.retained).shape == "flat"
+    assert verdict.trend(samples.retained, samples.parts).shape == "flat"
     assert len(drops) <= 6, len(drops)  # dry run, baseline, last sample, a few rises
 
 
@@ -334,7 +334,7 @@ def test_fresh_names_in_the_type_cache_are_not_growth(leak: bool) -> None:
             kept.append("x" * 100 + str(len(kept)))
 
     samples = measure(call, Loop(warmup=20, iterations=200, on_growth=CacheDropper()))
-    trend = verdict.trend(samples.retained)
+    trend = verdict.trend(samples.retained, samples.parts)
     if leak:
         assert trend.shape == "growing", samples.retained[-10:]
         assert samples.retained[-1] >= 200 * BLOCK_BYTES  # a block a call at least, all read
@@ -363,7 +363,7 @@ def test_a_rise_the_drop_does_not_take_back_is_not_rechecked() -> None:
 
     samples = measure(leak_every_ten, Loop(warmup=5, iterations=100, on_growth=on_growth))
     assert samples.retained[-1] >= 9 * 1000, samples.retained  # every step read
-    assert verdict.trend(samples.retained).rising
+    assert verdict.trend(samples.retained, samples.parts).rising
     assert len(drops) <= 20, len(drops)  # ~10 rises; 8 more drops after each one before
 
 
@@ -401,7 +401,7 @@ def test_a_fast_call_is_sampled_every_second_call_and_its_leak_still_caught() ->
     # Every second call reads as the one before it; the others rise by both calls' strings.
     assert steps[1::2].count(0) >= 90, steps
     assert samples.blocks[-1] - samples.blocks[0] in range(195, 206), samples.blocks[-1]
-    assert verdict.trend(samples.retained).shape == "growing"
+    assert verdict.trend(samples.retained, samples.parts).shape == "growing"
 
 
 def test_a_slow_call_short_run_or_no_warm_up_is_sampled_after_every_call() -> None:
@@ -439,7 +439,28 @@ def test_a_leak_beside_a_filling_type_cache_never_reads_as_a_fall() -> None:
     samples = measure(call, Loop(warmup=20, iterations=200, on_growth=CacheDropper(), thin=True))
     falls = [a - b for a, b in zip(samples.retained, samples.retained[1:], strict=False) if a > b]
     assert max(falls, default=0) < 2 * BLOCK_BYTES, falls
-    assert verdict.trend(samples.retained).shape == "growing"
+    assert verdict.trend(samples.retained, samples.parts).shape == "growing"
+
+
+def test_caches_that_fill_by_different_amounts_never_read_as_a_fall() -> None:
+    # A request path that fills a known cache by more at some calls than at others (Flask
+    # with rotating credentials on 3.10): the least a drop freed is then more than some calls
+    # put back, so a sample estimated from it would sit under the exact value and the next
+    # exact one read as a fall that hides a leak of a string every third call.
+    keep: list[str] = []
+    cache: list[object] = []
+    calls = iter(range(10**6))
+
+    def call() -> None:
+        n = next(calls)
+        cache.extend(object() for _ in range(6 if n % 3 == 0 else 1))
+        if n % 3 == 1:
+            keep.append("x" * 40 + str(n))
+
+    samples = measure(call, Loop(warmup=20, iterations=200, on_growth=cache.clear, thin=True))
+    falls = [a - b for a, b in zip(samples.retained, samples.retained[1:], strict=False) if a > b]
+    assert max(falls, default=0) < 2 * BLOCK_BYTES, falls
+    assert verdict.trend(samples.retained, samples.parts).shape == "growing"
 
 
 def _in_a_thread_left_to_exit(work):

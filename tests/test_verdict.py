@@ -168,3 +168,51 @@ def test_a_leak_beside_a_one_time_step_is_extended_and_judged_without_it() -> No
     assert d.rate == pytest.approx(72)
     assert "would cross the bound" in d.reason
     assert "a one-time step" in d.reason
+
+
+# --- the two counters judged apart as well as together -------------------------------------
+
+
+def _blocks_and_malloc(n: int, *, every: int, jitter: int) -> tuple[list[int], list[int]]:
+    """A block kept every ``every`` calls, beside a malloc'd buffer of ``jitter`` bytes that
+    comes and goes every few calls (Flask's on 3.10)."""
+    blocks = [64 * (i // every) for i in range(1, n + 1)]
+    malloc = [jitter if (i // 3) % 2 else 0 for i in range(n)]
+    return blocks, malloc
+
+
+def test_a_slow_leak_in_one_counter_is_growing_though_the_other_hides_it_in_the_sum() -> None:
+    blocks, malloc = _blocks_and_malloc(200, every=3, jitter=900)
+    total = [b + m for b, m in zip(blocks, malloc, strict=True)]
+    assert verdict.trend(total).shape != "growing"  # the sum's noise is the buffer
+    d = verdict.decide(total, limit_bytes=64 * 1024, parts=(blocks, malloc))
+    assert (d.shape, d.passed) == ("growing", False)
+    assert d.rate == pytest.approx(64 / 3, rel=0.1)
+    assert d.growth_bytes == total[-1]  # the growth is the sum's
+
+
+def test_a_rise_in_one_counter_is_extended_before_it_is_judged() -> None:
+    blocks, malloc = _blocks_and_malloc(200, every=3, jitter=900)
+    total = [b + m for b, m in zip(blocks, malloc, strict=True)]
+    assert verdict.extension(total, iterations=200, limit_bytes=64 * 1024) == 0
+    more = verdict.extension(total, iterations=200, limit_bytes=64 * 1024, parts=(blocks, malloc))
+    assert more == 200
+
+
+def test_a_counter_that_fills_and_stops_beside_jitter_passes() -> None:
+    blocks = plateau(200, 64, 60)
+    malloc = [900 if (i // 3) % 2 else 0 for i in range(200)]
+    total = [b + m for b, m in zip(blocks, malloc, strict=True)]
+    d = verdict.decide(total, limit_bytes=64 * 1024, parts=(blocks, malloc))
+    assert (d.shape, d.passed) == ("plateau", True)
+
+
+def test_an_object_moving_from_one_counter_to_the_other_is_not_growth() -> None:
+    # A list whose item array outgrows pymalloc's 512 bytes moves it to malloc: one counter
+    # falls as the other rises, once.
+    blocks = [64 * 8 if i < 150 else 0 for i in range(200)]
+    malloc = [0 if i < 150 else 600 for i in range(200)]
+    total = [b + m for b, m in zip(blocks, malloc, strict=True)]
+    d = verdict.decide(total, limit_bytes=64 * 1024, parts=(blocks, malloc))
+    assert d.passed
+    assert d.shape != "growing"
