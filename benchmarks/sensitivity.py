@@ -108,7 +108,7 @@ def judge(fn: Callable[[], None], *, iterations: int, warmup: int) -> verdict.De
             max_iterations=iterations * EXTENSION_FACTOR,
             extend=extend,
             on_growth=CacheDropper(),
-            thin=True,  # as guard() runs it: these calls are fast, so every second is sampled
+            thin=True,  # as guard() runs it: these calls are fast, so every third is sampled
         ),
     )
     return verdict.decide(samples.retained, limit_bytes=LIMIT_BYTES, parts=samples.parts)

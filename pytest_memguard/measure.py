@@ -48,7 +48,7 @@ MAX_KEPT_WARNINGS = 10
 RECHECK = 8
 
 #: A thinned run (``Loop.thin``) samples after every this many calls...
-THIN_EVERY = 2
+THIN_EVERY = 3
 #: ...when a sample costs more than this fraction of a call (CPU time of the baseline's sample
 #: and of the last warm-up call)...
 THIN_COST = 0.25
@@ -433,7 +433,7 @@ class Loop:
     on_growth: Callable[[], None] | None = None
     ignored_bytes: Callable[[], int] | None = None
     count_resources: bool = False
-    #: Sample after every second call when sampling costs over a quarter of a call (a fast
+    #: Sample after every third call when sampling costs over a quarter of a call (a fast
     #: web request) and the run is long enough (see :data:`THIN_MIN_ITERATIONS`).
     thin: bool = False
 

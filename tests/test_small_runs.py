@@ -105,7 +105,8 @@ def test_a_one_time_step_is_named_and_not_counted_and_growth_is_still_judged(
     )
     result.assert_outcomes(passed=1, failed=1)
     # call 100 of the test is measured call 80: the first call and 19 more warmed it up
-    step = "not counted: +2,0* KiB at call 80, a one-time step (8x more than all else retained)"
+    # (a fast call is sampled after every third call: the step shows at the next sample)
+    step = "not counted: +2,0* KiB at call 8[012], a one-time step (8x more than all else retained)"
     result.stdout.fnmatch_lines(
         [f"*LeakError: memguard: test body: still growing at ~* B/call, would cross*; {step}"]
     )
