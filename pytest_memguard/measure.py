@@ -276,14 +276,13 @@ class Samples:
         )
 
     @property
-    def parts(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
-        """The two counters of :attr:`retained`, each in bytes: the ignored holders come out
-        of the blocks, where the small objects they keep are counted."""
-        ignored = self.ignored_bytes or (0,) * len(self.blocks)
-        return (
-            tuple(b * BLOCK_BYTES - x for b, x in zip(self.blocks, ignored, strict=True)),
-            self.malloc_bytes,
-        )
+    def parts(self) -> tuple[tuple[int, ...], ...]:
+        """The two counters of :attr:`retained`, each in bytes, for the verdict to judge apart;
+        none when ignored holders grew: which counter their growth sits in is not known (a
+        holder of large buffers grows in malloc), so only the sum can have it taken out."""
+        if any(self.ignored_bytes):
+            return ()
+        return (tuple(b * BLOCK_BYTES for b in self.blocks), self.malloc_bytes)
 
 
 #: A warning's identity for re-emitting it once: category, text, file and line.

@@ -7,6 +7,7 @@ import random
 import pytest
 
 from pytest_memguard import verdict
+from pytest_memguard.measure import Samples
 
 
 def linear(n: int, per_call: int) -> list[int]:
@@ -216,3 +217,16 @@ def test_an_object_moving_from_one_counter_to_the_other_is_not_growth() -> None:
     d = verdict.decide(total, limit_bytes=64 * 1024, parts=(blocks, malloc))
     assert d.passed
     assert d.shape != "growing"
+
+
+def test_the_counters_are_not_judged_apart_when_ignored_holders_grew() -> None:
+    # An ignored holder of large buffers grows in malloc and is taken out of the sum only:
+    # judged alone, the malloc bytes would rise steadily though the sum is flat.
+    blocks = tuple(range(200))
+    malloc = tuple(1024 * (i + 1) for i in range(200))
+    ignored = tuple(64 * b + m for b, m in zip(blocks, malloc, strict=True))
+    samples = Samples(blocks, malloc, 20, (), ignored)
+    assert samples.parts == ()
+    d = verdict.decide(samples.retained, limit_bytes=64 * 1024, parts=samples.parts)
+    assert (d.shape, d.passed) == ("flat", True)
+    assert Samples(blocks, malloc, 20).parts == (tuple(64 * b for b in blocks), malloc)
