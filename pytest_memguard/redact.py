@@ -110,17 +110,36 @@ def _py_escapes(text: str) -> set[str]:
     return forms
 
 
+#: ``urllib.parse``'s three quotings of each ASCII character, made by ``urllib.parse`` itself:
+#: ``str.translate`` with them quotes ASCII text the same, ~6x faster (a run with rotating
+#: credentials learns hundreds of pairs).
+_URL_TABLES = tuple(
+    {c: quote(chr(c)) for c in range(128)}
+    for quote in (
+        urllib.parse.quote,
+        lambda ch: urllib.parse.quote(ch, safe=""),
+        urllib.parse.quote_plus,
+    )
+)
+
+
+def _url_quoted(text: str) -> tuple[str, ...]:
+    """``text`` as ``quote``, ``quote(safe="")`` and ``quote_plus`` write it."""
+    if text.isascii():
+        return tuple(text.translate(table) for table in _URL_TABLES)
+    lone = "surrogatepass"  # a lone surrogate (from a file name) must not stop redaction
+    return (
+        urllib.parse.quote(text, errors=lone),
+        urllib.parse.quote(text, safe="", errors=lone),
+        urllib.parse.quote_plus(text, errors=lone),
+    )
+
+
 def escaped_forms(text: str) -> set[str]:
     """Every form ``text`` takes once written into a repr, bytes, a URL, JSON or HTML."""
     if _PLAIN.fullmatch(text):  # nothing to escape anywhere: the common case, made fast
         return {text} if text else set()
-    lone = "surrogatepass"  # a lone surrogate (from a file name) must not stop redaction
-    forms = {
-        text,
-        urllib.parse.quote(text, errors=lone),
-        urllib.parse.quote(text, safe="", errors=lone),
-        urllib.parse.quote_plus(text, errors=lone),
-    }
+    forms = {text, *_url_quoted(text)}
     if _UNESCAPED.fullmatch(text):  # printable ASCII that no repr, JSON or HTML escapes
         return forms
     forms |= {html.escape(text), html.escape(text, quote=False)}

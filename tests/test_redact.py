@@ -20,6 +20,7 @@ from pytest_memguard.redact import (
     _Arena,
     collected,
     collecting,
+    escaped_forms,
     from_values,
     remember,
     short_repr,
@@ -456,3 +457,14 @@ def test_a_short_secret_cut_by_pytest_leaves_no_part_in_its_test() -> None:
         f"assert 'aaaa...{REDACTED}...' == 'x'"
     )
     assert secrets.redact("'...ret7' and 'mallo...'") == f"'...{REDACTED}' and '{REDACTED}...'"
+
+
+def test_url_forms_are_urllib_s_for_every_ascii_character_and_beyond() -> None:
+    for text in [f"pw{chr(c)}x" for c in range(128)] + ["pässwörd:1", "a b/c", "\udcff~"]:
+        forms = escaped_forms(text)
+        for quoted in (
+            urllib.parse.quote(text, errors="surrogatepass"),
+            urllib.parse.quote(text, safe="", errors="surrogatepass"),
+            urllib.parse.quote_plus(text, errors="surrogatepass"),
+        ):
+            assert quoted in forms, (text, quoted)
