@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pytest_memguard.caches import deep_size
+from pytest_memguard.caches import counted_size
 from pytest_memguard.guard import guard
 from pytest_memguard.settings import Settings
 
@@ -49,7 +49,7 @@ def timed(entries: int, ignore: tuple[str, ...], whole: bool) -> tuple[float, st
     if whole:  # the old way: the whole holder sized after every call
         for _ in range(settings.warmup + settings.iterations):
             call()
-            deep_size([tokens])
+            counted_size([tokens])
         shape = "-"
     else:
         shape = guard(call, settings, label="bench").shape

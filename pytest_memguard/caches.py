@@ -8,16 +8,17 @@ filling during the run never counts in a verdict; explanations skip their holder
 
 from __future__ import annotations
 
+import gc
 import sys
+import types
 from array import array
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pympler import asizeof
-
 from pytest_memguard.errors import MemguardUsageError
+from pytest_memguard.measure import BLOCK_BYTES
 from pytest_memguard.retainers import added_items
 
 
@@ -186,9 +187,73 @@ class IgnoreList:
         return found
 
 
-def deep_size(objects: Sequence[object]) -> int:
-    """Bytes held by ``objects`` and what they reference (pympler), for ignored holders."""
-    return int(asizeof.asizeof(*objects)) if objects else 0  # type: ignore[no-untyped-call]
+#: Python's allocator serves requests up to this many bytes from pymalloc's pools; larger ones
+#: go to ``malloc`` and still count as one allocated block.
+SMALL_REQUEST = 512
+#: glibc's chunk: the request plus an 8-byte header, rounded up to 16 bytes.
+_CHUNK_ALIGN = 16
+#: Containers whose items live in a second allocation (an array, a hash table) of their own.
+_SEPARATE = (list, dict, set, frozenset, bytearray)
+#: Never part of what a holder keeps: shared with the rest of the program.
+_SHARED = (
+    type,
+    types.ModuleType,
+    types.FunctionType,
+    types.BuiltinFunctionType,
+    types.CodeType,
+    types.MethodType,
+    type(None),
+    bool,
+)
+#: What ``sys.getsizeof`` adds for the garbage collector's header of a tracked object.
+_GC_HEAD = sys.getsizeof([]) - list.__basicsize__
+#: Objects walked per sizing at most: an item reaching a whole application stops here.
+MAX_WALKED = 100_000
+
+
+def _counted(request: int) -> int:
+    """What one allocation of ``request`` bytes adds to the retained series: a block (at
+    ``BLOCK_BYTES``), and its ``malloc`` chunk when it is too large for pymalloc."""
+    if request <= SMALL_REQUEST:
+        return BLOCK_BYTES
+    return BLOCK_BYTES + (request + 8 + _CHUNK_ALIGN - 1) // _CHUNK_ALIGN * _CHUNK_ALIGN
+
+
+def counted_size(objects: Sequence[object]) -> int:
+    """What ``objects`` and everything they reference add to the retained series, as the
+    counters see it (a block per allocation, malloc bytes for large ones), for ignored
+    holders: sized in bytes (``asizeof``), a list of floats (24 bytes, one block counted as
+    64) or of 1 KiB buffers (a block and a chunk each) left a steady rest in the series.
+    Shared objects (types, modules, functions, small ints, singletons) are not counted; one
+    reached twice counts once."""
+    seen: set[int] = set()
+    stack = list(objects)
+    total = 0
+    while stack and len(seen) < MAX_WALKED:
+        obj = stack.pop()
+        if id(obj) in seen or isinstance(obj, _SHARED):
+            continue
+        if type(obj) is int and -5 <= obj <= 256:
+            continue
+        seen.add(id(obj))
+        total += own_size(obj)
+        stack.extend(gc.get_referents(obj))
+        if isinstance(obj, dict):  # its traversal skips str keys (they make no cycles)
+            stack.extend(dict.keys(obj))
+    return total
+
+
+def own_size(obj: object) -> int:
+    """What ``obj`` itself (not what it references) adds to the retained series; a
+    ``__sizeof__`` written in Python (user code, which may raise) is not called."""
+    if isinstance(type(obj).__sizeof__, types.FunctionType):
+        size = object.__sizeof__(obj) + (_GC_HEAD if gc.is_tracked(obj) else 0)
+    else:
+        size = sys.getsizeof(obj)
+    if isinstance(obj, _SEPARATE):  # the object, then its array or table
+        head = type(obj).__basicsize__ + (_GC_HEAD if gc.is_tracked(obj) else 0)
+        return _counted(head) + (_counted(size - head) if size > head else 0)
+    return _counted(size)
 
 
 #: Containers that only grow at their end in the common case (a log, a cache filling up):
@@ -197,13 +262,14 @@ APPEND_ORDERED = (list, dict, deque)
 
 
 class HolderSizes:
-    """Deep size of the ignored holders after each call, at the cost of what they gained.
+    """What the ignored holders add to the retained series after each call
+    (:func:`counted_size`), at the cost of what they gained.
 
     Sizing a holder whole after every call is quadratic as it grows (a 10,000-entry cache
     walked 200 times). A list, dict or deque whose length grew is sized by its newest items
-    plus the change of its own shallow size; one that shrank, or any other object, is sized
-    whole again. What the newest items share with older ones counts twice: an ignored holder
-    is taken out of the verdict a little too much rather than too little.
+    plus the change of its own size; one that shrank, or any other object, is sized whole
+    again. What the newest items share with older ones counts twice: an ignored holder is
+    taken out of the verdict a little too much rather than too little.
     """
 
     def __init__(self, holders: Sequence[object]) -> None:
@@ -220,14 +286,14 @@ class HolderSizes:
     def _size(self, index: int, holder: object) -> int:
         last = self.lengths[index]
         if type(holder) not in APPEND_ORDERED:
-            return deep_size([holder])
+            return counted_size([holder])
         length = len(holder)  # type: ignore[arg-type]
-        shallow = sys.getsizeof(holder)
+        shallow = own_size(holder)
         if last < 0 or length < last:
-            size = deep_size([holder])
+            size = counted_size([holder])
         else:
             new = added_items(holder, length - last)
-            size = self.sizes[index] + deep_size(new) + shallow - self.shallow[index]
+            size = self.sizes[index] + counted_size(new) + shallow - self.shallow[index]
         self.lengths[index] = length
         self.shallow[index] = shallow
         return size

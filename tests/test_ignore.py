@@ -66,6 +66,38 @@ def test_ignored_holder_is_kept_out_of_the_verdict(run, pytester: pytest.Pyteste
     result.stdout.fnmatch_lines(["*_ test_without_ignore _*", "*├─ .TOKENS * dict (+* items*"])
 
 
+def test_ignored_holders_of_any_object_size_are_taken_out_as_the_counters_see_them(run) -> None:
+    # A float is 24 bytes but one block (counted 64); a 1 KiB buffer is a block and a malloc
+    # chunk: sized in bytes, each left a steady rest that read as growing. A leak beside an
+    # ignored holder is still caught.
+    result = run(
+        test_sizes="""
+        import pytest
+
+        LATENCIES, BODIES, PAIRS, AUDIT = [], [], {}, []
+
+        @pytest.mark.memguard(ignore=["test_sizes:LATENCIES"])
+        def test_floats():
+            LATENCIES.append(len(LATENCIES) + 0.5)
+
+        @pytest.mark.memguard(ignore=["test_sizes:BODIES"])
+        def test_buffers():
+            BODIES.append(bytes(1024 + len(BODIES) % 7))
+
+        @pytest.mark.memguard(ignore=["test_sizes:PAIRS"])
+        def test_dict_of_tuples():
+            PAIRS[f"k{len(PAIRS)}"] = (len(PAIRS) * 1000, "x" * 600)
+
+        @pytest.mark.memguard(ignore=["test_sizes:LATENCIES"])
+        def test_leak_beside_it():
+            LATENCIES.append(len(LATENCIES) + 0.5)
+            AUDIT.append("y" * 90 + str(len(AUDIT)))
+        """,
+    )
+    result.assert_outcomes(passed=3, failed=1)
+    result.stdout.fnmatch_lines(["*_ test_leak_beside_it _*", "*├─ .AUDIT * list (+* items*"])
+
+
 def test_ini_ignore_and_bad_holder(run, pytester: pytest.Pytester) -> None:
     pytester.makepyfile(tokenapp=TOKEN_APP)
     pytester.makeini(
@@ -120,17 +152,33 @@ def test_dropper_records_only_after_warmup() -> None:
 
 
 def test_holder_sizes_follow_growth_without_sizing_the_whole_holder_again() -> None:
-    from pytest_memguard.caches import HolderSizes, deep_size
+    from pytest_memguard.caches import HolderSizes, counted_size
 
     tokens: dict[str, str] = {}
     log: list[bytes] = []
     sizes = HolderSizes([tokens, log])
-    assert sizes() == deep_size([tokens]) + deep_size([log])
+    assert sizes() == counted_size([tokens]) + counted_size([log])
     for n in range(2000):
         tokens[f"token-{n:06d}"] = f"user-{n}"
         log.append(bytes(100 + n % 7))
         total = sizes()
-    exact = deep_size([tokens]) + deep_size([log])
+    exact = counted_size([tokens]) + counted_size([log])
     assert exact <= total <= exact * 1.05  # shared parts may count twice, never less
     tokens.clear()  # shrank: sized whole again
-    assert sizes() == deep_size([tokens]) + deep_size([log])
+    assert sizes() == counted_size([tokens]) + counted_size([log])
+
+
+def test_counted_size_is_the_counters_view_and_runs_no_user_code() -> None:
+    from pytest_memguard.caches import counted_size
+    from pytest_memguard.measure import BLOCK_BYTES
+
+    class Sized:
+        def __sizeof__(self) -> int:
+            raise AssertionError("user code ran")
+
+    floats = [0.5 + n for n in range(10)]
+    assert counted_size(floats) == 10 * BLOCK_BYTES  # 24 bytes each, one block each
+    assert counted_size([bytes(1000)]) == BLOCK_BYTES + 1056  # 1,033 bytes: a block, a chunk
+    assert counted_size([None, True, 7, int, len]) == 0  # shared, not the holder's
+    assert counted_size([{"key": "value-1"}]) == 4 * BLOCK_BYTES  # dict, table, key, value
+    assert counted_size([Sized()]) >= BLOCK_BYTES
