@@ -101,15 +101,18 @@ def redact_warning(message: Any, secrets: Secrets) -> None:
         message.line = secrets.redact(line)
 
 
-def redact_result(result: MemguardResult, secrets: Secrets) -> MemguardResult:
+def redact_result(result: MemguardResult, secrets: Secrets, *, params: str = "") -> MemguardResult:
     """``result`` with every text redacted: labels, reasons, and the type, module and attribute
     names of an explanation, which are the code's but may hold a credential (a class or a cache
-    named after one). Its node id is a code location: kept. Redacting twice changes nothing."""
+    named after one). Of its node id, only the parametrize ids (a credential passed as a
+    parameter shows there) are redacted, ``params`` appended when they were: the rest is a
+    code location. Redacting twice changes nothing."""
     if not secrets:
         return result
     text = secrets.redact
     return replace(
         result,
+        nodeid=redact_node_id(result.nodeid, secrets, params=params),
         label=text(result.label),
         reason=text(result.reason),
         types=tuple(replace(t, name=text(t.name)) for t in result.types),
@@ -119,6 +122,21 @@ def redact_result(result: MemguardResult, secrets: Secrets) -> MemguardResult:
         rejudged=text(result.rejudged),
         resources=tuple(_redact_resource(r, secrets) for r in result.resources),
     )
+
+
+def redact_node_id(nodeid: str, secrets: Secrets, *, params: str = "") -> str:
+    """``nodeid`` with its parametrize ids (``test_login[admin-hunter2]``) redacted, and
+    ``#params`` after them when they were (``test_login[admin-<redacted credential>#0]``);
+    the path and the names before them are a code location and stay."""
+    names = nodeid.find("::")
+    start = nodeid.find("[", names) if names >= 0 else -1
+    if start < 0 or not nodeid.endswith("]"):
+        return nodeid
+    ids = nodeid[start + 1 : -1]
+    shown = secrets.redact(ids)
+    if shown == ids:
+        return nodeid
+    return f"{nodeid[: start + 1]}{shown}{'#' + params if params else ''}]"
 
 
 def _redact_resource(resource: ResourceGrowth, secrets: Secrets) -> ResourceGrowth:

@@ -249,9 +249,11 @@ class MemguardSession:
             if not replay_error(exc) or isinstance(exc, (LeakError, MemguardUsageError)):
                 raise  # stopped, or the verdict itself: a confirmed leak
             reason = exc.reason if isinstance(exc, _NotReplayable) else _replay_reason(exc)
-            self._record(scan.not_replayable(settings, reason, item.nodeid, scan.now() - started))
+            self._record(
+                item, scan.not_replayable(settings, reason, item.nodeid, scan.now() - started)
+            )
             return
-        self._record(scan.clean(settings, shown, item.nodeid, scan.now() - started))
+        self._record(item, scan.clean(settings, shown, item.nodeid, scan.now() - started))
 
     def _confirm(
         self,
@@ -387,7 +389,7 @@ class MemguardSession:
                 if not isinstance(exc, measure.STOP) and record_errors:
                     shown = relabel(secrets) if relabel is not None else label
                     result = not_judged(exc, settings, shown, item.nodeid, secrets)
-                    self._record_web(result, statuses)
+                    self._record_web(item, result, statuses)
                 raise
             again = (
                 f"a replay raised {type(exc).__name__} with the first call's fixtures:"
@@ -427,7 +429,7 @@ class MemguardSession:
             result = replace(result, label=relabel(secrets))
         if finish is not None:
             result = finish(result)
-        result = self._record_web(result, statuses)
+        result = self._record_web(item, result, statuses)
         if warn_on_errors and only_errors(result.statuses):
             # judge <- Memguard._web <- .flask (or another driver) <- the test
             warnings.warn(_error_pages(result), stacklevel=4)
@@ -443,16 +445,22 @@ class MemguardSession:
         return ""
 
     def _record_web(
-        self, result: MemguardResult, statuses: Callable[[], dict[int, int]] | None
+        self,
+        item: pytest.Item,
+        result: MemguardResult,
+        statuses: Callable[[], dict[int, int]] | None,
     ) -> MemguardResult:
         if statuses is not None:
             result = replace(result, statuses=statuses())
-        return self._record(result)
+        return self._record(item, result)
 
-    def _record(self, result: MemguardResult) -> MemguardResult:
+    def _record(self, item: pytest.Item, result: MemguardResult) -> MemguardResult:
         """Keep a result for the reports, its text redacted with the test's credentials (type
-        and attribute names, labels and reasons may hold one) while they are known."""
-        result = redact_result(result, self.secrets)
+        and attribute names, labels, reasons and parametrize ids may hold one) while they are
+        known. Two parametrizations whose ids differ only in a credential would be redacted
+        alike: the redacted id then ends with the parameters' indices (``#0-1``), so that
+        each keeps its own baseline entry."""
+        result = redact_result(result, self.secrets, params=_param_indices(item))
         self.results.append(result)
         return result
 
@@ -599,6 +607,15 @@ def _add_properties(
     )
     if comparison is not None:
         item.user_properties.append(("memguard_baseline", comparison.status))
+
+
+def _param_indices(item: pytest.Item) -> str:
+    """The indices of the item's parameters in their ``parametrize`` lists, ``0-1``; "" when
+    it has none. ``CallSpec2.indices`` is not documented but has been there since pytest 3."""
+    indices = getattr(getattr(item, "callspec", None), "indices", None)
+    if not isinstance(indices, dict):
+        return ""
+    return "-".join(str(index) for index in indices.values())
 
 
 def _error_pages(result: MemguardResult) -> MemguardStatusWarning:

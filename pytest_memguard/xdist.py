@@ -10,12 +10,14 @@ nothing for it, and the plugin lists those tests as missing instead of failing.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import pytest
 
 from pytest_memguard.files import dumps_json
+from pytest_memguard.redact import REDACTED
 from pytest_memguard.result import MemguardResult
 
 #: The name the xdist part of the plugin is registered under.
@@ -78,6 +80,10 @@ class WorkerPlugin:
         output[WORKEROUTPUT_KEY] = pack(self._results)
 
 
+#: The parameters' indices a redacted node id ends with (see ``redact_node_id``).
+_PARAMS = re.compile(r"#[0-9-]*\]$")
+
+
 class ControllerPlugin:
     """On the controller: merge each worker's results as its node goes down, and note which
     tests were guarded so that results lost with a crashed worker can be named."""
@@ -97,6 +103,16 @@ class ControllerPlugin:
         self._merge(results, bad)
 
     def missing(self, results: Iterable[MemguardResult]) -> list[str]:
-        """Guarded tests with no result, sorted."""
+        """Guarded tests with no result, sorted. A result's node id has its parametrize ids
+        redacted where they hold a credential: it stands for every node id it matches."""
         have = {result.nodeid for result in results}
-        return sorted(nodeid for nodeid in self._guarded if nodeid not in have)
+        redacted = [  # the parameters' indices after the ids are not in the node id
+            re.compile(".+".join(map(re.escape, _PARAMS.sub("]", nodeid).split(REDACTED))))
+            for nodeid in have
+            if REDACTED in nodeid
+        ]
+        return sorted(
+            nodeid
+            for nodeid in self._guarded
+            if nodeid not in have and not any(p.fullmatch(nodeid) for p in redacted)
+        )

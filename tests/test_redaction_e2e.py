@@ -736,3 +736,43 @@ def test_the_checker_finds_every_planted_form() -> None:
     pairs = [("alice", "correct-horse-battery-staple"), ("bob", "hunter22")]
     pairs += [("c", "p\\a'ss"), ("d", "pa ss+wo")]
     assert {name for name, _ in leaks(planted, pairs)} == set(planted)
+
+
+# --- credentials given as test parameters ----------------------------------------------------
+
+PARAMETRIZED = """
+import pytest
+from flask import Flask, request
+
+app = Flask(__name__)
+KEPT = []
+
+@app.get("/")
+def index():
+    KEPT.append(request.authorization.password)
+    return "ok"
+
+@pytest.mark.parametrize("user,password", [("admin", "hunter2x9"), ("admin", "other-pw-77")])
+def test_login(memguard, user, password):
+    memguard.flask(app, "/", auth=(user, password), expect_status=200)
+"""
+
+
+@pytest.mark.parametrize("workers", [(), ("-n", "2")])
+def test_credentials_in_parametrize_ids_are_redacted_in_what_the_plugin_writes(
+    run, pytester: pytest.Pytester, workers: tuple[str, ...]
+) -> None:
+    """pytest's own lines (failure headers, the short summary) show node ids as pytest makes
+    them; the plugin's table and files show the ids redacted, each run with its parameters'
+    indices so that the two keep their own baseline entries, and no result is missing."""
+    result = run(BOUND, *OUTPUTS, *workers, test_params=PARAMETRIZED)
+    result.assert_outcomes(failed=2)
+    table = result.stdout.str().split("memguard report")[1].split("short test summary")[0]
+    assert "[<reda" in table
+    assert "hunter2x9" not in table
+    assert "MISSING" not in result.stdout.str()
+    found = outputs(pytester, result)
+    del found["terminal"], found["junit"]  # pytest's own
+    assert not leaks(found, [("admin", "hunter2x9"), ("admin", "other-pw-77")])
+    keys = json.loads((pytester.path / "base.json").read_text())["tests"]
+    assert sorted(k.split("#")[1].split("]")[0] for k in keys) == ["0-0", "1-1"], keys
