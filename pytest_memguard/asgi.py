@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import inspect
+import sys
 import threading
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping, Sequence
 from typing import Any, Literal, TypeVar
@@ -76,6 +77,7 @@ class AsgiCall(WebCall):
         self.loop: asyncio.AbstractEventLoop | None = None
         self.client: Any = None
         self.urls: dict[str, Any] = {}  # path -> its httpx.URL, parsed once for the run
+        self.app_error: list[Exception | None] = [None]  # a Quart app's exception, if any
 
     @passthrough
     def running(self) -> Iterator[None]:
@@ -100,7 +102,7 @@ class AsgiCall(WebCall):
             self.urls = _parsed(self.client, self.method, self.paths)
             failed = True
             try:
-                with _sync_code_inline():
+                with _sync_code_inline(), self._quart_errors():
                     yield
                 failed = False
             finally:
@@ -120,7 +122,35 @@ class AsgiCall(WebCall):
         __tracebackhide__ = True
         if self.loop is None:
             raise MemguardUsageError("memguard: an ASGI call runs only inside its guarded run")
-        return self.loop.run_until_complete(self._send(path, headers))
+        status = self.loop.run_until_complete(self._send(path, headers))
+        error = self.app_error[0]
+        if error is not None:
+            self.app_error[0] = None
+            raise error
+        return status
+
+    @passthrough
+    def _quart_errors(self) -> Iterator[None]:
+        """A Quart app turns an exception into a 500 (how depends on its version and its
+        ``TESTING`` and ``PROPAGATE_EXCEPTIONS``): its ``got_request_exception`` signal hands
+        the exception over, and the call raises it, so the test fails as the app's exception.
+        Quart is not imported for it."""
+        __tracebackhide__ = True
+        quart = sys.modules.get("quart")
+        if quart is None or not isinstance(self.app, quart.Quart):
+            yield
+            return
+        signal = sys.modules["quart.signals"].got_request_exception
+
+        def keep(sender: object, exception: Exception, **extra: object) -> None:
+            self.app_error[0] = exception
+
+        signal.connect(keep, sender=self.app, weak=False)
+        try:
+            yield
+        finally:
+            signal.disconnect(keep)  # from every sender: else blinker keeps it listed
+            self.app_error[0] = None
 
     async def _send(self, path: str, headers: dict[str, str]) -> int:
         __tracebackhide__ = True

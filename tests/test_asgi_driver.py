@@ -392,3 +392,50 @@ def test_reports_baseline_and_disable_work_for_the_asgi_driver(
     disabled = run("-p", "no:xdist", "--memguard-disable", "-s")
     disabled.assert_outcomes(passed=2)
     disabled.stdout.fnmatch_lines(["*requests made: 1*"])
+
+
+QUART_APPS = """
+from quart import Quart, request
+
+app = Quart(__name__)
+SEEN = []
+
+@app.get("/leak")
+async def leak():
+    SEEN.append(request.authorization.password)
+    return "ok"
+
+@app.get("/clean")
+async def clean():
+    return "hello " + request.authorization.username
+
+@app.get("/boom")
+async def boom():
+    raise LookupError("kaboom from quart")
+
+def pair(i):
+    return (f"user{i}", f"pw-{i:06d}")
+
+def test_leak(memguard):
+    memguard.asgi(app, "/leak", auth=pair, expect_status=200)
+
+def test_clean(memguard):
+    memguard.asgi(app, "/clean", auth=pair, expect_status=200)
+
+def test_boom(memguard):
+    memguard.asgi(app, "/boom", auth=pair)
+
+def test_nothing_left_connected():
+    from quart.signals import got_request_exception
+    assert not got_request_exception.receivers
+"""
+
+
+def test_a_quart_app_is_driven_and_its_exception_fails_the_test_as_itself(run: Any) -> None:
+    # Quart turns an exception into a 500 (how depends on its version and config): its
+    # got_request_exception signal hands it to the driver, which raises it from the call.
+    result = run("-p", "no:randomly", test_quart=QUART_APPS)
+    result.assert_outcomes(failed=2, passed=2)
+    result.stdout.fnmatch_lines(["*_ test_leak _*", "*├─ .SEEN * list (+* items*"])
+    result.stdout.fnmatch_lines(["*_ test_boom _*", "E * LookupError: kaboom from quart"])
+    result.stdout.no_fnmatch_line("*every call got 500*")
