@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 Shape = Literal["flat", "plateau", "growing"]
@@ -16,7 +16,7 @@ Shape = Literal["flat", "plateau", "growing"]
 TEST_BODY = "test body"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TypeGrowth:
     """One type whose live objects grew: ``count_delta`` objects, ``size_delta`` bytes."""
 
@@ -27,7 +27,7 @@ class TypeGrowth:
     tracked_delta: int | None = None  # of count_delta, objects the gc tracks (objgraph)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ResourceGrowth:
     """One count (``fds``, ``threads``, ``tasks``, ``processes``) of a guarded run and its
     verdict: ``growth`` more than at the end of warm-up, ``bound`` allowed."""
@@ -61,7 +61,7 @@ class ResourceGrowth:
         return cls(**values)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MemguardResult:
     """What a guarded run measured and decided.
 
@@ -133,6 +133,14 @@ class MemguardResult:
     @property
     def top_type(self) -> TypeGrowth | None:
         return self.types[0] if self.types else None
+
+    def without_series(self) -> MemguardResult:
+        """The result without its series (memory and counts), which only reports draw."""
+        return replace(
+            self,
+            series=array("q"),
+            resources=tuple(replace(r, series=array("q")) for r in self.resources),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -46,6 +46,9 @@ class RunFiles:
     baseline: Baseline | None = None
     tolerance: Tolerance = DEFAULT_TOLERANCE
     unreadable: int = 0  # worker results that could not be read back
+    #: Whether results keep their series after the verdict: only the JSON and HTML reports
+    #: draw them, and 500 guarded tests kept ~2.8 MiB of series (known on workers too).
+    series: bool = True
     messages: list[str] = field(default_factory=list)  # shown at the end of the terminal summary
 
     def write(
@@ -76,6 +79,7 @@ def configure(config: pytest.Config) -> RunFiles:
     """The run's files and baseline gate, checked now (see the module docstring)."""
     run = RunFiles()
     controller = not _xdist.is_worker(config)
+    run.series = any(_path_option(config, name) is not None for name in ("json", "html"))
     found = _option(config, "tolerance")
     if found is not None:
         with _usage_error(found[1]):

@@ -461,7 +461,7 @@ class MemguardSession:
         alike: the redacted id then ends with the parameters' indices (``#0-1``), so that
         each keeps its own baseline entry."""
         result = redact_result(result, self.secrets, params=_param_indices(item))
-        self.results.append(result)
+        self.results.append(result if self.files.series else result.without_series())
         return result
 
     def _verdict(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from collections.abc import Mapping
@@ -180,20 +181,14 @@ def test_baseline_field_when_compared() -> None:
 
 
 def test_values_json_cannot_hold_are_made_safe() -> None:
-    odd = MemguardResult(
-        **{
-            **leaky().__dict__,
-            "growth_kb": math.inf,
-            "per_call_bytes": math.nan,
-        }
-    )
+    odd = dataclasses.replace(leaky(), growth_kb=math.inf, per_call_bytes=math.nan)
     entry = render(odd)["tests"][0]
     assert entry["growth_kb"] is None
     assert entry["per_call_bytes"] is None
 
 
 def test_non_ascii_is_kept_readable() -> None:
-    result = MemguardResult(**{**fine().__dict__, "nodeid": "tests/test_ü.py::test_ß"})
+    result = dataclasses.replace(fine(), nodeid="tests/test_ü.py::test_ß")
     assert "test_ü.py::test_ß" in render_json([result], metadata={})
 
 
