@@ -478,3 +478,32 @@ def test_async_test_without_async_plugin_is_a_clear_error(run) -> None:
     result.stdout.fnmatch_lines(["*async def functions are not natively supported*"])
     result.stdout.no_fnmatch_line("*INTERNALERROR*")
     result.stdout.no_fnmatch_line("*LeakError*")
+
+
+@pytest.mark.parametrize(("option", "kept"), [((), False), (("--memguard-json=out.json",), True)])
+def test_results_keep_their_series_only_for_the_reports_that_draw_them(
+    run, option: tuple[str, ...], kept: bool
+) -> None:
+    # 500 guarded tests kept ~2.8 MiB of series that nothing drew without a JSON or HTML report.
+    result = run(
+        *option,
+        conftest="""
+        from pytest_memguard.fixture import SESSION_KEY
+
+        def pytest_sessionfinish(session):
+            results = session.config.stash[SESSION_KEY].results
+            lengths = [len(r.series) for r in results] + [
+                len(c.series) for r in results for c in r.resources
+            ]
+            print(f"\\nSERIES {min(lengths)} {max(lengths)}")
+        """,
+        test_s="""
+        import pytest
+
+        @pytest.mark.memguard(iterations=32)
+        def test_body():
+            assert [1] * 4
+        """,
+    )
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["SERIES 32 32" if kept else "SERIES 0 0"])
