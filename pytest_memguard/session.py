@@ -283,8 +283,12 @@ class MemguardSession:
                     reason=reason,
                     scan_seconds=seconds,
                 )
-            status = scan.SUSPECTED if result.passed else scan.CONFIRMED
-            reason = result.reason if not result.passed else f"{suspicion}; then {result.reason}"
+            if result.passed and result.shape == "flat":  # the guard saw nothing: noise
+                status, reason = scan.CLEAN, f"clean: {suspicion}; then {result.reason}"
+            elif result.passed:
+                status, reason = scan.SUSPECTED, f"{suspicion}; then {result.reason}"
+            else:
+                status, reason = scan.CONFIRMED, result.reason
             return replace(result, scan=status, reason=reason, scan_seconds=seconds)
 
         self.judge(

@@ -75,6 +75,26 @@ def test_scan_ranks_confirmed_leaks_first_and_fails_only_them(sub) -> None:
     }
 
 
+def test_a_suspect_the_guard_finds_flat_is_clean_and_says_why(sub, pytester) -> None:
+    # The screen's runs rise (the body keeps a string on its first five calls only, as noise
+    # on a loaded machine may look), the full guard then sees nothing: clean, not suspected.
+    suite = """
+KEPT = []
+
+def test_settles():
+    if len(KEPT) < 5:
+        KEPT.append("x" * 90 + str(len(KEPT)))
+"""
+    result = sub("--memguard-scan", "--memguard-json=out.json", test_settles=suite)
+    result.assert_outcomes(passed=1)
+    summary = next(line for line in result.outlines if line.startswith("scanned "))
+    assert "0 suspected but not confirmed, 0 not replayable, 1 clean" in summary, summary
+    (entry,) = json.loads((pytester.path / "out.json").read_text())["tests"]
+    assert entry["scan"] == "clean"
+    assert entry["reason"].startswith("clean: rose on every screened run"), entry["reason"]
+    assert "then flat at" in entry["reason"], entry["reason"]
+
+
 def test_scan_report_mode_never_fails_the_run(sub) -> None:
     suite = SUITE.replace("def test_fails_on_its_own():\n    assert False", "")
     result = sub("--memguard-scan=report", test_scan_suite=suite)
