@@ -11,13 +11,16 @@ cut; allocation sites are code locations, never rewritten.
 
 from __future__ import annotations
 
+import _thread
 import gc
 import sys
+import time
 import tracemalloc
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
-from pytest_memguard import census
+from pytest_memguard import census, resources
 from pytest_memguard.caches import IgnoreList
 from pytest_memguard.measure import ThreadsGone, frozen_heap
 from pytest_memguard.redact import Secrets
@@ -36,6 +39,10 @@ SITE_SHARE = 0.2
 SITE_FRAMES = 3
 #: Items made during the pass that a container which did not grow must hold to be named.
 MIN_REPLACED = 8
+#: How long the reads' thread may take to leave the process's thread list once it is done.
+THREAD_GONE_SECONDS = 0.5
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -110,7 +117,7 @@ def explain(
             if froze:
                 made = gc.get_objects()
         after = tracemalloc.take_snapshot()
-        grown, replaced, retained = _left_by_pass(lengths, made, min_new, skipped)
+        grown, replaced, retained = _shallow(lambda: _left_by_pass(lengths, made, min_new, skipped))
     finally:
         if not was_tracing:
             tracemalloc.stop()
@@ -148,6 +155,52 @@ def _left_by_pass(
     retained = census.new_objects(made, gained, _allocated_in_pass)
     gained.clear()
     return grown, replaced, retained
+
+
+def _shallow(work: Callable[[], _T]) -> _T:
+    """``work()`` run in a new thread, whose stack is one frame deep, while the caller waits.
+
+    tracemalloc reads the line number of each of its ``FRAMES`` frames on every allocation it
+    traces: from a test's stack (pytest, pluggy, the scan: long functions) that costs ~10 us an
+    allocation, from a fresh thread's ~1 us, and the reads after the pass allocate an iterator
+    per full container (thousands). The work runs no user code. It is a bare thread
+    (``threading`` never lists it), gone from ``/proc/self/task`` too when this returns: a
+    thread count read next (the next test's baseline) must not see it. Interrupted (the scan's
+    deadline), the caller still waits for it: the work reads the caller's lists.
+    """
+    before = resources.count_threads()
+    done = _thread.allocate_lock()
+    done.acquire()
+    out: list[_T] = []
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            out.append(work())
+        except BaseException as exc:  # raised again in the caller's thread
+            failed.append(exc)
+        finally:
+            done.release()
+
+    _thread.start_new_thread(run, ())
+    try:
+        done.acquire()
+    except BaseException:
+        done.acquire()
+        raise
+    finally:
+        _thread_gone(before)
+    if failed:
+        raise failed.pop()
+    return out.pop()
+
+
+def _thread_gone(before: int) -> None:
+    """Wait until the process runs no more threads than ``before`` (a thread that released
+    its lock still has to exit), for at most ``THREAD_GONE_SECONDS``."""
+    deadline = time.monotonic() + THREAD_GONE_SECONDS
+    while resources.count_threads() > before and time.monotonic() < deadline:
+        time.sleep(0.0002)
 
 
 def _allocated_in_pass(obj: object) -> bool:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import gc
+import threading
 import tracemalloc
 import types
 
 import pytest
 
+from pytest_memguard import resources
 from pytest_memguard.explain import explain
 from pytest_memguard.guard import EXPLAIN_CALLS, EXPLAIN_MIN_CALLS, explain_calls
 from pytest_memguard.redact import Secrets
@@ -138,3 +140,48 @@ def test_explain_collects_only_young_garbage_before_it_freezes_the_heap(
     assert ("collect", 2) not in events[: events.index(("freeze", 0))]
     assert found.holders[0].path == "memguard_fake_app:log"  # still found
 
+
+def test_the_reads_after_the_pass_run_one_frame_deep_and_hand_back_what_they_return() -> None:
+    """tracemalloc reads a line number per frame per allocation: from a test's stack that is
+    ~10x the cost it is from a fresh thread's, and the reads after the pass allocate per
+    container."""
+    from pytest_memguard.explain import _shallow
+
+    def work() -> tuple[int, int]:
+        made = bytearray(64)  # not from a free list: traced
+        frames = tracemalloc.get_object_traceback(made)
+        assert frames is not None
+        return threading.get_ident(), len(frames)
+
+    tracemalloc.start(10)
+    try:
+        ident, depth = _shallow(work)
+    finally:
+        tracemalloc.stop()
+    assert ident != threading.get_ident()
+    assert depth == 2  # the work and the thread's runner: pytest's frames are not read
+
+
+def test_the_reads_thread_is_gone_from_the_thread_count_when_they_return() -> None:
+    """The next test's thread baseline (and the resource counts) must never see it: a thread
+    that released its lock still has to exit, so each return is checked at once, many times."""
+    from pytest_memguard.explain import _shallow
+
+    before = resources.count_threads()
+    seen = [(_shallow(resources.count_threads), resources.count_threads()) for _ in range(200)]
+    assert {during for during, _ in seen} == {before + 1}  # it did run in a thread of its own
+    assert {after for _, after in seen} == {before}
+    assert threading.active_count() == len(threading.enumerate())  # threading never listed it
+
+
+def test_what_the_reads_after_the_pass_raise_is_raised_to_the_caller() -> None:
+    from pytest_memguard.explain import _shallow
+
+    error = ValueError("changed size during iteration")
+
+    def work() -> None:
+        raise error
+
+    with pytest.raises(ValueError, match="changed size") as raised:
+        _shallow(work)
+    assert raised.value is error
