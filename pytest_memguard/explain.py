@@ -86,9 +86,7 @@ def explain(
     skipped = {id(x) for x in ignore.resolve()}
     lengths = Lengths()
     drop_caches()
-    # Young garbage only, as frozen_heap() does: a full collection costs O(heap) (~30 ms on
-    # Flask's suite, once per explained failure), and older garbage changes no length.
-    gc.collect(1)
+    gc.collect()
     threads = ThreadsGone()
     was_tracing = tracemalloc.is_tracing()
     made: list[object] = []

@@ -115,32 +115,6 @@ def test_explain_names_a_full_cache_and_counts_what_it_replaced(module: types.Mo
     assert by_name(found.types)["str"].count_delta == 100  # the new keys and values
 
 
-def test_explain_collects_only_young_garbage_before_it_freezes_the_heap(
-    monkeypatch: pytest.MonkeyPatch, module: types.ModuleType
-) -> None:
-    """A full collection of an unfrozen heap costs O(heap) (~30 ms on Flask's suite), once per
-    explained failure of a scan; old garbage changes no container's length."""
-    events: list[tuple[str, int]] = []
-    collect, freeze = gc.collect, gc.freeze
-
-    def collecting(generation: int = 2) -> int:
-        events.append(("collect", generation))
-        return collect(generation)
-
-    def freezing() -> None:
-        events.append(("freeze", 0))
-        freeze()
-
-    monkeypatch.setattr(gc, "collect", collecting)
-    monkeypatch.setattr(gc, "freeze", freezing)
-    module.log = []
-    found = explain(lambda: module.log.extend(range(1000, 1010)), Secrets(), calls=4)
-    monkeypatch.undo()
-    assert ("freeze", 0) in events
-    assert ("collect", 2) not in events[: events.index(("freeze", 0))]
-    assert found.holders[0].path == "memguard_fake_app:log"  # still found
-
-
 def test_the_reads_after_the_pass_run_one_frame_deep_and_hand_back_what_they_return() -> None:
     """tracemalloc reads a line number per frame per allocation: from a test's stack that is
     ~10x the cost it is from a fresh thread's, and the reads after the pass allocate per
