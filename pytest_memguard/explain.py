@@ -25,7 +25,7 @@ from pytest_memguard.caches import IgnoreList
 from pytest_memguard.measure import ThreadsGone, frozen_heap
 from pytest_memguard.redact import Secrets
 from pytest_memguard.result import TypeGrowth
-from pytest_memguard.retainers import Holder, Lengths, added_items, holders, new_items
+from pytest_memguard.retainers import ChainMemo, Holder, Lengths, added_items, holders, new_items
 from pytest_memguard.sites import is_hidden, is_user_file, where
 
 #: Frames tracemalloc keeps per allocation: enough to reach the user's code through a
@@ -71,6 +71,7 @@ def explain(
     drop_caches: Callable[[], None] = lambda: None,
     ignore: IgnoreList | None = None,
     roots: Sequence[tuple[str, object]] = (),
+    memo: ChainMemo | None = None,
 ) -> Explanation:
     """Re-run the calls under tracemalloc with the heap frozen; restores both.
 
@@ -80,7 +81,8 @@ def explain(
     the containers that gained items, then those that hold items made during the pass without
     having grown: a bounded cache that filled during the measured calls and now evicts an
     old entry for each new one keeps the memory over the bound, yet gains nothing. ``roots``
-    are named objects a leak trace may start from besides the modules (a driven app).
+    are named objects a leak trace may start from besides the modules (a driven app);
+    ``memo`` has the chains to holders traced earlier in the run (see ``ChainMemo``).
     """
     ignore = ignore if ignore is not None else IgnoreList()
     skipped = {id(x) for x in ignore.resolve()}
@@ -131,6 +133,7 @@ def explain(
         ignored=ignore.holder,
         replaced=replaced,
         roots=roots,
+        memo=memo,
     )
     grown.clear()
     replaced.clear()

@@ -16,6 +16,7 @@ from pytest_memguard.caches import CacheDropper, HolderSizes, IgnoreList, descri
 from pytest_memguard.explain import explain
 from pytest_memguard.redact import Secrets
 from pytest_memguard.result import MemguardResult, ResourceGrowth, TypeGrowth
+from pytest_memguard.retainers import ChainMemo
 from pytest_memguard.settings import Settings
 from pytest_memguard.units import kib
 
@@ -45,6 +46,7 @@ class _Run:
     own_threads: Callable[[], Collection[int]] = frozenset
     roots: Sequence[tuple[str, object]] = ()
     count_resources: bool = True
+    memo: ChainMemo | None = None
 
     def replays(
         self, calls: int, first: int, reason: str, raised: list[BaseException]
@@ -87,6 +89,7 @@ def guard(
     own_threads: Callable[[], Collection[int]] = frozenset,
     roots: Sequence[tuple[str, object]] = (),
     count_resources: bool = True,
+    memo: ChainMemo | None = None,
 ) -> MemguardResult:
     """Measure ``fn``, decide, explain a failure, and return the result as plain data.
 
@@ -101,7 +104,8 @@ def guard(
     (the scan explains dozens of tests, and a steady leak shows its holder in a few calls).
     ``own_threads`` gives the native ids of threads that
     work for ``fn`` while it waits (a web driver's worker threads): they disturb nothing.
-    ``roots`` are named objects a leak trace may start from (the app a web driver drives).
+    ``roots`` are named objects a leak trace may start from (the app a web driver drives);
+    ``memo`` keeps the chains to holders for the run's later explanations.
     """
     __tracebackhide__ = True
     if settings.disable:
@@ -119,6 +123,7 @@ def guard(
         own_threads,
         roots,
         count_resources,
+        memo,
     )
     samples, disturbed, ignored_kb = _measure(run)
     decision = verdict.decide(
@@ -309,6 +314,7 @@ def _explain(
             drop_caches=run.dropper,
             ignore=run.ignore,
             roots=run.roots,
+            memo=run.memo,
         )
     except BaseException as exc:
         if not isinstance(exc, Exception) or any(exc is e for e in raised):

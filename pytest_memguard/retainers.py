@@ -328,20 +328,21 @@ def holders(
     ignored: Callable[[str], bool] = lambda path: False,
     replaced: list[tuple[int, object]] | None = None,
     roots: Sequence[tuple[str, object]] = (),
+    memo: ChainMemo | None = None,
 ) -> tuple[Holder, ...]:
     """Leak traces of the first ``MAX_HOLDERS`` containers that are not ``ignored``: those that
     ``grown`` first, then those that ``replaced`` items (a full cache).
 
     Holders whose path ``ignored(path)`` accepts are left out (known caches, ``ignore=``). The
     chains of up to ``MAX_CANDIDATES`` of them are searched together, from the modules and
-    from ``roots`` (see :func:`chains`).
+    from ``roots`` (see :func:`chains`; ``memo`` has the chains of earlier explanations).
     """
     candidates = [(added, obj, False) for added, obj in grown]
     candidates.extend((count, obj, True) for count, obj in replaced or ())
     del candidates[MAX_CANDIDATES:]
     targets = [obj for _, obj, _ in candidates]
     try:
-        found_chains = chains(targets, roots=roots)
+        found_chains = chains(targets, roots=roots, memo=memo)
     finally:
         targets.clear()
     found: list[Holder] = []
@@ -384,6 +385,7 @@ def chains(
     *,
     max_depth: int = MAX_DEPTH,
     roots: Sequence[tuple[str, object]] = (),
+    memo: ChainMemo | None = None,
 ) -> list[list[object]]:
     """For each target, the shortest chain ``[module, ..., target]`` from a module in
     ``sys.modules``, or ``[target]`` if there is none within ``max_depth`` references.
@@ -402,13 +404,38 @@ def chains(
     a web driver drives, which the test holds in a frame, not in a module. Each becomes a
     module of that name whose globals are the object's attributes, so its leak trace reads
     ``module <name>`` then ``├─ .state`` and on, as for a module global.
+
+    ``memo`` has the chains found by earlier searches of the run: a target found before is
+    traced through the same chain while every hop still refers to the next (see
+    :class:`ChainMemo`), and the chains searched here are added to it.
     """
+    known = [memo.get(target) if memo is not None else None for target in targets]
+    pending = [target for target, chain in zip(targets, known, strict=True) if chain is None]
+    # The lists here refer to the targets and their known hops: not referrers to follow.
+    mine = {id(targets), id(known), id(pending), *(id(c) for c in known if c is not None)}
+    searched = iter(_search(pending, max_depth, roots, mine) if pending else [])
+    found = [chain if chain is not None else next(searched) for chain in known]
+    if memo is not None:
+        for chain, known_chain in zip(found, known, strict=True):
+            if known_chain is None:
+                memo.put(chain)
+    pending.clear()
+    return found
+
+
+def _search(
+    targets: Sequence[object],
+    max_depth: int,
+    roots: Sequence[tuple[str, object]],
+    mine: set[int],
+) -> list[list[object]]:
+    """The search of :func:`chains`; ``mine`` has the ids of the caller's own lists."""
     modules = _modules() + [_as_module(name, obj) for name, obj in roots]
     dicts = {id(module.__dict__): (rank, module) for rank, module in enumerate(modules)}
     enabled = gc.isenabled()
     gc.disable()
     try:
-        own = {id(targets), id(dicts)}  # the search's own lists refer to targets
+        own = {id(targets), id(dicts), *mine}  # the search's own lists refer to targets
         found = _backward(targets, dicts, own, max_depth)
         pending = [i for i, chain in enumerate(found) if chain is None]
         if pending:
@@ -422,6 +449,57 @@ def chains(
         chain if chain is not None else [target]
         for chain, target in zip(found, targets, strict=True)
     ]
+
+
+#: Chains a :class:`ChainMemo` keeps, at most (the oldest are dropped first).
+MEMO_CHAINS = 64
+
+
+class ChainMemo:
+    """The chains found by earlier explanations of a run, as the ids of their hops from a
+    module named in ``sys.modules``; ints only, so it keeps nothing alive.
+
+    The scan explains every confirmed test, and the tests of one suite often leak into the
+    same holder (click's ``_default_text_stdout`` in 20 of Flask's): the backward search costs
+    a heap scan per hop (~35 ms on Flask's suite), checking a known chain costs one
+    ``gc.get_referents`` per hop. A chain is used again only if its module is still the one in
+    ``sys.modules`` and each hop still refers to the next, ending at the target itself (so a
+    reused id can never lead elsewhere). A chain that appears later through another module is
+    not looked for: the holder keeps the name it was first traced by.
+    """
+
+    def __init__(self) -> None:
+        self._chains: dict[int, tuple[str, tuple[int, ...]]] = {}
+
+    def get(self, target: object) -> list[object] | None:
+        """The remembered chain to ``target``, checked hop by hop, or None."""
+        entry = self._chains.get(id(target))
+        if entry is None:
+            return None
+        name, ids = entry
+        module = sys.modules.get(name)
+        if type(module) is not types.ModuleType or id(module) != ids[0]:
+            return None
+        chain: list[object] = [module]
+        for wanted in ids[1:]:
+            hop = next((o for o in _referents(chain[-1]) if id(o) == wanted), None)
+            if hop is None:
+                return None
+            chain.append(hop)
+        return chain if chain[-1] is target else None
+
+    def put(self, chain: Sequence[object]) -> None:
+        """Remember a chain that starts at a module of ``sys.modules`` (not at a root)."""
+        module = chain[0]
+        if len(chain) < 2 or type(module) is not types.ModuleType:
+            return
+        name = module.__name__
+        if sys.modules.get(name) is not module:
+            return
+        self._chains.pop(id(chain[-1]), None)
+        self._chains[id(chain[-1])] = (name, tuple(map(id, chain)))
+        while len(self._chains) > MEMO_CHAINS:
+            del self._chains[next(iter(self._chains))]
 
 
 def _modules() -> list[types.ModuleType]:

@@ -30,6 +30,7 @@ from pytest_memguard.report import terminal
 from pytest_memguard.report.outputs import baseline_deltas
 from pytest_memguard.report_redaction import redact_report, redact_result, redact_warning
 from pytest_memguard.result import TEST_BODY, MemguardResult
+from pytest_memguard.retainers import ChainMemo
 from pytest_memguard.run_files import RunFiles
 from pytest_memguard.settings import Settings, SettingsError
 
@@ -108,6 +109,9 @@ class MemguardSession:
         self.files = files
         self.secrets = secrets  # every credential seen in this run, kept out of every report
         self.results: list[MemguardResult] = []
+        # The chains to holders explained so far (ids only): tests leaking into one holder
+        # share its search.
+        self.chains = ChainMemo()
 
     # -- per item: the marker, its settings, the replay ------------------------------------
 
@@ -385,6 +389,7 @@ class MemguardSession:
                     max_explain_calls=max_explain_calls,
                     own_threads=own_threads,
                     roots=roots,
+                    memo=self.chains,
                 )
         except BaseException as exc:
             # Only a replay's own exception (noted with its call) is judged again: a warning

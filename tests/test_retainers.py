@@ -293,3 +293,85 @@ def test_the_backward_search_scans_the_heap_once_per_hop_for_all_targets(
     # One scan per hop of the deepest chain (4), not one per hop and target (4 + 1 + 3).
     assert len(scans) == 4
     assert scans[0] == 3  # the first hop searches the three targets together
+
+
+class _Box:
+    """An object whose attribute holds the leak: a chain of several hops."""
+
+    def __init__(self) -> None:
+        self.cache: dict[str, int] = {}
+
+
+class _Held(list[int]):
+    """A list that can be weakly referenced, to see the memo keep nothing alive."""
+
+
+def test_a_memo_traces_a_holder_again_without_a_search_while_its_chain_holds(
+    module: types.ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The scan explains 20 of Flask's tests leaking into one click global: one heap scan
+    per hop each time, where checking the chain found first costs a few referent reads."""
+    module.box = _Box()
+    memo = retainers.ChainMemo()
+    first = chains([module.box.cache], memo=memo)[0]
+    assert first[0] is module
+    assert first[-1] is module.box.cache
+    searches: list[int] = []
+    search = retainers._search
+    monkeypatch.setattr(retainers, "_search", lambda *a: searches.append(len(a[0])) or search(*a))
+    again = chains([module.box.cache], memo=memo)[0]
+    assert searches == []
+    assert again == first
+    assert all(a is b for a, b in zip(again, first, strict=True))
+    other: list[int] = []
+    module.other = other
+    assert chains([module.box.cache, other], memo=memo)[1][-1] is other
+    assert searches == [1]  # only the new target was searched
+
+
+def test_a_memo_chain_that_no_longer_holds_is_searched_again(
+    module: types.ModuleType,
+) -> None:
+    module.box = _Box()
+    held = module.box.cache
+    memo = retainers.ChainMemo()
+    chains([held], memo=memo)
+    module.box = _Box()  # the old box is gone: its chain no longer reaches the dict
+    module.moved = {"cache": held}
+    found = chains([held], memo=memo)[0]
+    assert found[0] is module
+    assert found[-1] is held
+    assert found[2] is module.moved  # the new way, not a stale one
+    assert chains([module.box.cache], memo=memo)[-1][-1] is module.box.cache
+
+
+def test_a_memo_keeps_nothing_alive_and_stays_bounded(module: types.ModuleType) -> None:
+    import weakref
+
+    memo = retainers.ChainMemo()
+    module.held = _Held()
+    ref = weakref.ref(module.held)
+    chains([module.held], memo=memo)
+    del module.held
+    assert ref() is None
+    for i in range(retainers.MEMO_CHAINS + 10):
+        setattr(module, f"list_{i}", [i])
+        chains([getattr(module, f"list_{i}")], memo=memo)
+    assert len(memo._chains) == retainers.MEMO_CHAINS
+    assert memo.get(module.list_0) is None  # the oldest were dropped
+    assert memo.get(getattr(module, f"list_{retainers.MEMO_CHAINS + 9}")) is not None
+
+
+def test_a_memo_never_keeps_a_chain_from_a_root_object(module: types.ModuleType) -> None:
+    """A root (the app a driver drives) is a stand-in module made per explanation."""
+
+    class App:
+        def __init__(self) -> None:
+            self.state: list[int] = []
+
+    app = App()
+    memo = retainers.ChainMemo()
+    chain = chains([app.state], roots=[("app", app)], memo=memo)[0]
+    assert chain[-1] is app.state
+    assert len(chain) > 1
+    assert memo.get(app.state) is None
