@@ -183,7 +183,10 @@ def _shallow(work: Callable[[], _T]) -> _T:
         finally:
             done.release()
 
-    _thread.start_new_thread(run, ())
+    try:
+        _thread.start_new_thread(run, ())
+    except RuntimeError:  # no thread to be had (a process at its limit): read from here
+        return work()
     try:
         done.acquire()
     except BaseException:

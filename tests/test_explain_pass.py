@@ -159,3 +159,17 @@ def test_what_the_reads_after_the_pass_raise_is_raised_to_the_caller() -> None:
     with pytest.raises(ValueError, match="changed size") as raised:
         _shallow(work)
     assert raised.value is error
+
+
+def test_the_reads_run_in_the_callers_thread_when_no_thread_can_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import _thread
+
+    from pytest_memguard.explain import _shallow
+
+    def refuse(*args: object) -> int:
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(_thread, "start_new_thread", refuse)
+    assert _shallow(threading.get_ident) == threading.get_ident()
