@@ -53,7 +53,7 @@ from benchmarks.corpus import (  # noqa: E402 (needs the path above)
     made_at,
 )
 
-MODES = ("marker", "fixture")
+MODES = ("marker", "run", "fixture")
 #: The cost target: counting adds at most this share to a clean guarded run.
 COST_SHARE = 0.02
 COST_SCENARIO = "clean_stateless"
@@ -80,6 +80,11 @@ BODIES = {
         ")\n"
         "def test_scenario(scenario):\n"
         "    scenario.call()\n"
+    ),
+    "run": (
+        '@pytest.mark.parametrize("scenario", NAMES, indirect=True)\n'
+        "def test_scenario(scenario, memguard):\n"
+        "    memguard.run(scenario.call, **BOUNDS[scenario.name])\n"
     ),
     "fixture": (
         '@pytest.mark.parametrize("scenario", NAMES, indirect=True)\n'
