@@ -5,15 +5,16 @@
 
 **Corpus.** Every scenario of ``benchmarks.corpus.RESOURCE_SCENARIOS`` (Flask apps with Basic
 Auth that leak descriptors, sockets, threads, tasks or processes, or keep them bounded) runs in
-two modes, each one fresh pytest process with only memguard and ``benchmarks/harness.py``
+three modes, each one fresh pytest process with only memguard and ``benchmarks/harness.py``
 loaded, as ``benchmarks/run.py`` runs the memory corpus:
 
 * ``marker``: ``@pytest.mark.memguard(**BOUNDS)`` on a test that sends one request;
+* ``run``: ``memguard.run(call, **BOUNDS)``, the call being the request;
 * ``fixture``: ``memguard.flask(app, **SCENARIO, **BOUNDS)``.
 
 A leak is **caught** when the count of its ``KIND`` fails; the table says what the failure
-names the new ones (``what``) and whether it names the line marked ``# resource made here``
-(``line``). A clean app must pass every verdict, memory and counts: anything else is a
+names the new ones (``what``) and the line marked ``# resource made here`` when the failure
+names it (``line``; ``NO (...)`` with the line it named instead). A clean app must pass every verdict, memory and counts: anything else is a
 **FALSE ALARM**. ``seconds`` is the time to a verdict, failure explanation included.
 
 **Cost.** A clean guarded run (``guard()``: 20 warm-up + 200 measured calls of the
@@ -146,10 +147,11 @@ def score(name: str, found: dict[str, Any] | None) -> dict[str, str]:
         return {"verdict": "MISSED", "what": "-", "line": "-", "seconds": seconds}
     line = made_at(module)
     named = any(line in text for text in count["explanation"])
+    sites = [s.split(", made at ", 1)[1] for s in count["explanation"] if ", made at " in s]
     return {
         "verdict": f"caught {leak}",
         "what": count["what"] or "(not named)",
-        "line": "yes" if named else "NO",
+        "line": line if named else "NO (" + (sites[0] if sites else "none") + ")",
         "seconds": seconds,
     }
 
@@ -163,7 +165,7 @@ def corpus(names: Sequence[str], modes: Sequence[str]) -> bool:
             found = run_mode(mode, names, Path(tmp))
             for name in names:
                 row = score(name, found.get(name))
-                ok &= row["verdict"].startswith(("caught", "ok")) and row["line"] != "NO"
+                ok &= row["verdict"].startswith(("caught", "ok")) and not row["line"].startswith("NO")
                 what = row["what"] if len(row["what"]) <= 48 else row["what"][:45] + "..."
                 truth = load(name).GROUND_TRUTH
                 rows.append((name, truth, mode, row["verdict"], what, row["line"], row["seconds"]))

@@ -130,6 +130,9 @@ class _Recorder:
     def profile(self, frame: types.FrameType, event: str, arg: object) -> None:
         """The profile hook of a pass: the descriptors a C creator (:data:`_C_CREATORS`) made,
         found by listing ``/proc/self/fd`` before and after it, each with its line."""
+        if not self.profiling:  # a thread the pass started outlives it: unhook it
+            sys.setprofile(None)
+            return
         if event == "c_call":
             try:
                 name = self.creators.get(arg)
@@ -420,7 +423,9 @@ def _before() -> _Before:
 
 
 @contextmanager
-def _recording() -> Iterator[_Recorder]:
+def _recording(fds: bool) -> Iterator[_Recorder]:
+    """Record creations for a pass; ``fds``: descriptors are explained (the profile hook for
+    C creators makes the calls 2-3 times slower: only then)."""
     recorder = _recorder()
     was_tracing = tracemalloc.is_tracing()
     if not was_tracing:
@@ -443,7 +448,8 @@ def _recording() -> Iterator[_Recorder]:
     threading.Thread.start = recorded_start  # type: ignore[method-assign,assignment]
     # threading keeps its own reference to the original: only direct callers come here.
     _thread.start_new_thread = recorded_native
-    recorder.start_profile()
+    if fds:
+        recorder.start_profile()
     recorder.active = True
     try:
         yield recorder
@@ -464,7 +470,7 @@ def explain(
     found: dict[str, Found] = {}
     owners: dict[str, tuple[object, int]] = {}  # kind -> a new resource's object, how many
     before = _before()
-    with _recording() as recorder:
+    with _recording("fds" in keys) as recorder:
         run_calls()
         # Another thread's event loop makes the tasks the calls scheduled when it next gets
         # the interpreter (it may wait 5 ms for it): give it the time, once per pass.

@@ -364,12 +364,29 @@ def test_descriptors_made_in_c_without_an_audit_event_are_named_with_their_line(
         kept.append(os.eventfd(0))
         kept.extend(os.openpty())
 
+    stop = threading.Event()
+    hooks: list[object] = []
+
+    def outlive_the_pass() -> None:
+        stop.wait()
+        hooks.append(sys.getprofile())
+
     try:
-        found = resource_sites.explain(lambda: [leak() for _ in range(2)], ("fds",), Secrets())
+        found = resource_sites.explain(
+            lambda: (
+                [leak() for _ in range(2)]
+                + [threading.Thread(target=outlive_the_pass, daemon=True).start()]
+            ),
+            ("fds",),
+            Secrets(),
+        )
         assert sys.getprofile() is None  # the hook is the pass's only
     finally:
+        stop.set()
         for fd in [*kept, log]:
             os.close(fd)
+    threads_settled()
+    assert hooks == [None]  # a thread the pass started is unhooked after it
     line = leak.__code__.co_firstlineno
     lines = "\n".join(found["fds"].lines + found["fds"].lines)
     for what, at in (
