@@ -14,8 +14,8 @@ loaded, as ``benchmarks/run.py`` runs the memory corpus:
 
 A leak is **caught** when the count of its ``KIND`` fails; the table says what the failure
 names the new ones (``what``) and the line marked ``# resource made here`` when the failure
-names it (``line``; ``NO (...)`` with the line it named instead). A clean app must pass every verdict, memory and counts: anything else is a
-**FALSE ALARM**. ``seconds`` is the time to a verdict, failure explanation included.
+names it (``line``; ``NO (...)`` with the line it named instead). A clean app must pass every
+verdict, memory and counts: anything else is a **FALSE ALARM**. ``seconds`` is the time to a verdict, failure explanation included.
 
 **Cost.** A clean guarded run (``guard()``: 20 warm-up + 200 measured calls of the
 ``clean_stateless`` request, the census and the verdict, what a guarded test runs besides
@@ -165,7 +165,8 @@ def corpus(names: Sequence[str], modes: Sequence[str]) -> bool:
             found = run_mode(mode, names, Path(tmp))
             for name in names:
                 row = score(name, found.get(name))
-                ok &= row["verdict"].startswith(("caught", "ok")) and not row["line"].startswith("NO")
+                named = not row["line"].startswith("NO")
+                ok &= row["verdict"].startswith(("caught", "ok")) and named
                 what = row["what"] if len(row["what"]) <= 48 else row["what"][:45] + "..."
                 truth = load(name).GROUND_TRUTH
                 rows.append((name, truth, mode, row["verdict"], what, row["line"], row["seconds"]))

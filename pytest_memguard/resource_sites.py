@@ -112,6 +112,7 @@ class _Recorder:
     calls: dict[int, tuple[object, set[str], str]] = field(default_factory=dict)
     #: A descriptor of ``/proc/self/fd`` held during a pass, so that listing it opens nothing.
     fd_dir: int = -1
+    fd_dir_identity: tuple[int, int] = (0, 0)
     profiling: bool = False
 
     def __call__(self, event: str, args: tuple[object, ...]) -> None:
@@ -175,8 +176,10 @@ class _Recorder:
             return
         try:
             self.fd_dir = os.open("/proc/self/fd", os.O_RDONLY | os.O_DIRECTORY)
+            st = os.fstat(self.fd_dir)
         except OSError:
             return
+        self.fd_dir_identity = (st.st_dev, st.st_ino)
         self.profiling = True
         sys.setprofile(self.profile)
         threading.setprofile(self.profile)  # threads the calls start
@@ -187,7 +190,11 @@ class _Recorder:
             threading.setprofile(None)
             self.profiling = False
         if self.fd_dir >= 0:
-            os.close(self.fd_dir)
+            # Unless the code closed it (os.closerange) and the number is its file now.
+            with suppress(OSError):
+                st = os.fstat(self.fd_dir)
+                if (st.st_dev, st.st_ino) == self.fd_dir_identity:
+                    os.close(self.fd_dir)
             self.fd_dir = -1
         self.calls.clear()
 

@@ -492,3 +492,24 @@ def test_in_flight_names_only_the_kinds_that_fall_back() -> None:
         assert resources.in_flight({"threads": now["threads"], "fds": now["fds"] + 5}) == {"fds"}
     finally:
         stop.set()
+
+
+@linux
+def test_a_pass_whose_listing_descriptor_the_code_closed_never_closes_the_codes(tmp_path) -> None:
+    kept: list[int] = []
+
+    def closerange_then_open() -> None:
+        recorder = resource_sites._recorder()
+        os.close(recorder.fd_dir)  # what os.closerange() in the code under test does
+        kept.append(os.open(tmp_path / "f", os.O_CREAT | os.O_RDONLY))
+        assert kept[-1] == recorder.fd_dir  # the number is the code's file now
+        kept.extend(os.pipe())
+
+    try:
+        found = resource_sites.explain(closerange_then_open, ("fds",), Secrets())
+        for fd in kept:
+            os.fstat(fd)  # still open
+    finally:
+        for fd in kept:
+            os.close(fd)
+    assert found["fds"].lines
