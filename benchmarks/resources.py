@@ -15,7 +15,8 @@ loaded, as ``benchmarks/run.py`` runs the memory corpus:
 A leak is **caught** when the count of its ``KIND`` fails; the table says what the failure
 names the new ones (``what``) and the line marked ``# resource made here`` when the failure
 names it (``line``; ``NO (...)`` with the line it named instead). A clean app must pass every
-verdict, memory and counts: anything else is a **FALSE ALARM**. ``seconds`` is the time to a verdict, failure explanation included.
+verdict, memory and counts: anything else is a **FALSE ALARM**. ``seconds`` is the time to a
+verdict, failure explanation included.
 
 **Cost.** A clean guarded run (``guard()``: 20 warm-up + 200 measured calls of the
 ``clean_stateless`` request, the census and the verdict, what a guarded test runs besides
