@@ -14,7 +14,8 @@ loaded, as ``benchmarks/run.py`` runs the memory corpus:
 
 A leak is **caught** when the count of its ``KIND`` fails; the table says what the failure
 names the new ones (``what``) and the line marked ``# resource made here`` when the failure
-names it (``line``; ``NO (...)`` with the line it named instead). A clean app must pass every
+names it (``line``; ``NO (...)`` with the line it named instead), and the first hop of who
+holds it from a module global, when the failure shows one (``holder``). A clean app must pass every
 verdict, memory and counts: anything else is a **FALSE ALARM**. ``seconds`` is the time to a
 verdict, failure explanation included.
 
@@ -135,17 +136,17 @@ def score(name: str, found: dict[str, Any] | None) -> dict[str, str]:
     module = load(name)
     leak = kind(module)
     if found is None:
-        return {"verdict": "NO RESULT", "what": "-", "line": "-", "seconds": "-"}
+        return {"verdict": "NO RESULT", "what": "-", "line": "-", "holder": "-", "seconds": "-"}
     result = found["result"]
     seconds = f"{found.get('seconds', float('nan')):.2f}"
     counts = {r["key"]: r for r in result["resources"]}
     if leak is None:
         failed = [k for k, r in counts.items() if not r["passed"]]
         verdict = "ok" if result["passed"] else "FALSE ALARM " + (",".join(failed) or "memory")
-        return {"verdict": verdict, "what": "-", "line": "-", "seconds": seconds}
+        return {"verdict": verdict, "what": "-", "line": "-", "holder": "-", "seconds": seconds}
     count = counts.get(leak)
     if count is None or count["passed"]:
-        return {"verdict": "MISSED", "what": "-", "line": "-", "seconds": seconds}
+        return {"verdict": "MISSED", "what": "-", "line": "-", "holder": "-", "seconds": seconds}
     line = made_at(module)
     named = any(line in text for text in count["explanation"])
     sites = [s.split(", made at ", 1)[1] for s in count["explanation"] if ", made at " in s]
@@ -153,8 +154,21 @@ def score(name: str, found: dict[str, Any] | None) -> dict[str, str]:
         "verdict": f"caught {leak}",
         "what": count["what"] or "(not named)",
         "line": line if named else "NO (" + (sites[0] if sites else "none") + ")",
+        "holder": holder_hop(count["explanation"]),
         "seconds": seconds,
     }
+
+
+def holder_hop(explanation: list[str]) -> str:
+    """The first hop of the holder chain a failure shows (``._pollers``), or ``-``."""
+    for text in explanation:
+        if "├─ " in text:
+            return text.split("├─ ", 1)[1].split()[0]
+    return "-"
+
+
+def cells(row: dict[str, str]) -> tuple[str, str, str]:
+    return row["line"], row["holder"], row["seconds"]
 
 
 def corpus(names: Sequence[str], modes: Sequence[str]) -> bool:
@@ -170,8 +184,8 @@ def corpus(names: Sequence[str], modes: Sequence[str]) -> bool:
                 ok &= row["verdict"].startswith(("caught", "ok")) and named
                 what = row["what"] if len(row["what"]) <= 48 else row["what"][:45] + "..."
                 truth = load(name).GROUND_TRUTH
-                rows.append((name, truth, mode, row["verdict"], what, row["line"], row["seconds"]))
-    headers = ("scenario", "truth", "mode", "verdict", "what", "line", "seconds")
+                rows.append((name, truth, mode, row["verdict"], what, *cells(row)))
+    headers = ("scenario", "truth", "mode", "verdict", "what", "line", "holder", "seconds")
     widths = [max(len(r[i]) for r in [headers, *rows]) for i in range(len(headers))]
     for row in [headers, *rows]:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())

@@ -130,7 +130,7 @@ def test_resource_benchmark_catches_its_leaks_with_their_lines() -> None:
         assert verdicts["rleak_thread_per_request", mode] == ["caught", "threads"], done.stdout
         assert verdicts["rclean_thread_ends_later", mode][0] == "ok", done.stdout
     for r in rows:  # each leak's line is named: rleak_os_pipe.py:31...
-        assert r[0] == "rclean_thread_ends_later" or r[-2].startswith(f"{r[0]}.py:"), done.stdout
+        assert r[0] == "rclean_thread_ends_later" or r[-3].startswith(f"{r[0]}.py:"), done.stdout
 
 
 def test_plant_benchmark_confirms_every_test_that_exercises_the_plant(tmp_path) -> None:
