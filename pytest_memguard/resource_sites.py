@@ -186,8 +186,11 @@ class _Recorder:
 
     def stop_profile(self) -> None:
         if self.profiling:
-            sys.setprofile(None)
-            threading.setprofile(None)
+            # Only our own hook: the code under test may have set another meanwhile.
+            if sys.getprofile() == self.profile:
+                sys.setprofile(None)
+            if threading.getprofile() == self.profile:
+                threading.setprofile(None)
             self.profiling = False
         if self.fd_dir >= 0:
             # Unless the code closed it (os.closerange) and the number is its file now.

@@ -513,3 +513,15 @@ def test_a_pass_whose_listing_descriptor_the_code_closed_never_closes_the_codes(
         for fd in kept:
             os.close(fd)
     assert found["fds"].lines
+
+
+@linux
+def test_a_profiler_the_code_sets_during_a_pass_is_left_in_place() -> None:
+    def profiler(frame: object, event: str, arg: object) -> None:
+        pass
+
+    try:
+        resource_sites.explain(lambda: sys.setprofile(profiler), ("fds",), Secrets())
+        assert sys.getprofile() is profiler
+    finally:
+        sys.setprofile(None)
