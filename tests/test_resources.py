@@ -52,6 +52,7 @@ def test_reader_counts_a_descriptor_a_socket_and_a_pipe(tmp_path) -> None:
 def test_reader_counts_a_thread_threading_does_not_list() -> None:
     import _thread
 
+    threads_settled()  # an earlier test's thread ending meanwhile would be counted
     stop = threading.Event()
     started = threading.Event()
 
@@ -477,6 +478,7 @@ def test_a_thread_still_ending_when_the_run_ends_is_no_leak() -> None:
         threading.Thread(target=time.sleep, args=(0.3,), daemon=True).start()
 
     result = guard(call, Settings(iterations=100, warmup=5, max_growth_kb=8192), label="t")
+    threads_settled()  # the warm-up's threads may still be ending: not into the next test
     threads = next(r for r in result.resources if r.key == "threads")
     assert threads.passed, threads.reason
     assert result.passed
