@@ -5,16 +5,19 @@
 
 **Corpus.** Every scenario of ``benchmarks.corpus.RESOURCE_SCENARIOS`` (Flask apps with Basic
 Auth that leak descriptors, sockets, threads, tasks or processes, or keep them bounded) runs in
-two modes, each one fresh pytest process with only memguard and ``benchmarks/harness.py``
+three modes, each one fresh pytest process with only memguard and ``benchmarks/harness.py``
 loaded, as ``benchmarks/run.py`` runs the memory corpus:
 
 * ``marker``: ``@pytest.mark.memguard(**BOUNDS)`` on a test that sends one request;
+* ``run``: ``memguard.run(call, **BOUNDS)``, the call being the request;
 * ``fixture``: ``memguard.flask(app, **SCENARIO, **BOUNDS)``.
 
 A leak is **caught** when the count of its ``KIND`` fails; the table says what the failure
-names the new ones (``what``) and whether it names the line marked ``# resource made here``
-(``line``). A clean app must pass every verdict, memory and counts: anything else is a
-**FALSE ALARM**. ``seconds`` is the time to a verdict, failure explanation included.
+names the new ones (``what``) and the line marked ``# resource made here`` when the failure
+names it (``line``; ``NO (...)`` with the line it named instead), and the first hop of who
+holds it from a module global, when the failure shows one (``holder``). A clean app must pass every
+verdict, memory and counts: anything else is a **FALSE ALARM**. ``seconds`` is the time to a
+verdict, failure explanation included.
 
 **Cost.** A clean guarded run (``guard()``: 20 warm-up + 200 measured calls of the
 ``clean_stateless`` request, the census and the verdict, what a guarded test runs besides
@@ -53,7 +56,7 @@ from benchmarks.corpus import (  # noqa: E402 (needs the path above)
     made_at,
 )
 
-MODES = ("marker", "fixture")
+MODES = ("marker", "run", "fixture")
 #: The cost target: counting adds at most this share to a clean guarded run.
 COST_SHARE = 0.02
 COST_SCENARIO = "clean_stateless"
@@ -80,6 +83,11 @@ BODIES = {
         ")\n"
         "def test_scenario(scenario):\n"
         "    scenario.call()\n"
+    ),
+    "run": (
+        '@pytest.mark.parametrize("scenario", NAMES, indirect=True)\n'
+        "def test_scenario(scenario, memguard):\n"
+        "    memguard.run(scenario.call, **BOUNDS[scenario.name])\n"
     ),
     "fixture": (
         '@pytest.mark.parametrize("scenario", NAMES, indirect=True)\n'
@@ -128,25 +136,39 @@ def score(name: str, found: dict[str, Any] | None) -> dict[str, str]:
     module = load(name)
     leak = kind(module)
     if found is None:
-        return {"verdict": "NO RESULT", "what": "-", "line": "-", "seconds": "-"}
+        return {"verdict": "NO RESULT", "what": "-", "line": "-", "holder": "-", "seconds": "-"}
     result = found["result"]
     seconds = f"{found.get('seconds', float('nan')):.2f}"
     counts = {r["key"]: r for r in result["resources"]}
     if leak is None:
         failed = [k for k, r in counts.items() if not r["passed"]]
         verdict = "ok" if result["passed"] else "FALSE ALARM " + (",".join(failed) or "memory")
-        return {"verdict": verdict, "what": "-", "line": "-", "seconds": seconds}
+        return {"verdict": verdict, "what": "-", "line": "-", "holder": "-", "seconds": seconds}
     count = counts.get(leak)
     if count is None or count["passed"]:
-        return {"verdict": "MISSED", "what": "-", "line": "-", "seconds": seconds}
+        return {"verdict": "MISSED", "what": "-", "line": "-", "holder": "-", "seconds": seconds}
     line = made_at(module)
     named = any(line in text for text in count["explanation"])
+    sites = [s.split(", made at ", 1)[1] for s in count["explanation"] if ", made at " in s]
     return {
         "verdict": f"caught {leak}",
         "what": count["what"] or "(not named)",
-        "line": "yes" if named else "NO",
+        "line": line if named else "NO (" + (sites[0] if sites else "none") + ")",
+        "holder": holder_hop(count["explanation"]),
         "seconds": seconds,
     }
+
+
+def holder_hop(explanation: list[str]) -> str:
+    """The first hop of the holder chain a failure shows (``._pollers``), or ``-``."""
+    for text in explanation:
+        if "├─ " in text:
+            return text.split("├─ ", 1)[1].split()[0]
+    return "-"
+
+
+def cells(row: dict[str, str]) -> tuple[str, str, str]:
+    return row["line"], row["holder"], row["seconds"]
 
 
 def corpus(names: Sequence[str], modes: Sequence[str]) -> bool:
@@ -158,11 +180,12 @@ def corpus(names: Sequence[str], modes: Sequence[str]) -> bool:
             found = run_mode(mode, names, Path(tmp))
             for name in names:
                 row = score(name, found.get(name))
-                ok &= row["verdict"].startswith(("caught", "ok")) and row["line"] != "NO"
+                named = not row["line"].startswith("NO")
+                ok &= row["verdict"].startswith(("caught", "ok")) and named
                 what = row["what"] if len(row["what"]) <= 48 else row["what"][:45] + "..."
                 truth = load(name).GROUND_TRUTH
-                rows.append((name, truth, mode, row["verdict"], what, row["line"], row["seconds"]))
-    headers = ("scenario", "truth", "mode", "verdict", "what", "line", "seconds")
+                rows.append((name, truth, mode, row["verdict"], what, *cells(row)))
+    headers = ("scenario", "truth", "mode", "verdict", "what", "line", "holder", "seconds")
     widths = [max(len(r[i]) for r in [headers, *rows]) for i in range(len(headers))]
     for row in [headers, *rows]:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())

@@ -622,7 +622,8 @@ class _Counters:
                 {
                     key: resources.filled(values, self.read, n)
                     for key, values in zip(self.keys, self.counts, strict=True)
-                }
+                },
+                dict(zip(self.keys, self.baseline, strict=True)),
             ),
         )
 

@@ -51,6 +51,7 @@ FRAMES = 25
 SHOWN = 4
 #: How long the pass waits after its calls for other threads to make what was scheduled.
 HAND_OVER_SECONDS = 0.05
+_LINUX_FDS = os.path.isdir("/proc/self/fd")
 #: Audit events recorded during a pass, at most (the pass replays a few dozen calls).
 MAX_EVENTS = 10_000
 _EVENTS = frozenset(
@@ -64,7 +65,23 @@ _EVENTS = frozenset(
         "os.spawn",
         "os.system",
         "os.fork",
+        "mmap.__new__",
     }
+)
+#: C functions that return new descriptors and raise no audit event, by name; during a pass a
+#: profile hook (``sys.setprofile``: C calls show as ``c_call`` events with the function) lists
+#: the descriptors around each call, so that each new one has its line.
+_C_CREATORS = (
+    "os.pipe",
+    "os.pipe2",
+    "os.dup",
+    "os.dup2",
+    "os.openpty",
+    "os.eventfd",
+    "os.memfd_create",
+    "os.pidfd_open",
+    "os.timerfd_create",
+    "os.login_tty",
 )
 
 
@@ -77,6 +94,9 @@ class _Event:
     key: str
     site: str
     ref: Callable[[], object] | None = None
+    #: What ``/proc/self/fd`` said the descriptor was when it was made (C creators): a number
+    #: closed and reused for something else later is not this event's.
+    target: str = ""
 
 
 @dataclass
@@ -86,6 +106,14 @@ class _Recorder:
     active: bool = False
     events: list[_Event] = field(default_factory=list)
     statements: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
+    #: The C creators that exist here (function -> name) and, per thread, the creator being
+    #: called with the descriptors open before it and its line.
+    creators: dict[object, str] = field(default_factory=dict)
+    calls: dict[int, tuple[object, set[str], str]] = field(default_factory=dict)
+    #: A descriptor of ``/proc/self/fd`` held during a pass, so that listing it opens nothing.
+    fd_dir: int = -1
+    fd_dir_identity: tuple[int, int] = (0, 0)
+    profiling: bool = False
 
     def __call__(self, event: str, args: tuple[object, ...]) -> None:
         if not self.active or event not in _EVENTS or len(self.events) >= MAX_EVENTS:
@@ -99,6 +127,79 @@ class _Recorder:
             pass
         finally:
             self.active = True
+
+    def profile(self, frame: types.FrameType, event: str, arg: object) -> None:
+        """The profile hook of a pass: the descriptors a C creator (:data:`_C_CREATORS`) made,
+        found by listing ``/proc/self/fd`` before and after it, each with its line."""
+        if not self.profiling:  # a thread the pass started outlives it: unhook it
+            sys.setprofile(None)
+            return
+        if event == "c_call":
+            try:
+                name = self.creators.get(arg)
+            except TypeError:  # unhashable
+                return
+            if name is not None and self.active and len(self.events) < MAX_EVENTS:
+                self.active = False
+                try:
+                    site = _site_of_stack(self.statements)
+                    self.calls[_thread.get_ident()] = (arg, self.fd_names(), site)
+                finally:
+                    self.active = True
+        elif event in ("c_return", "c_exception") and self.calls:
+            call = self.calls.pop(_thread.get_ident(), None)
+            if call is not None and call[0] is arg:
+                name = self.creators[arg]
+                for fd in sorted(self.fd_names() - call[1], key=int):
+                    try:
+                        target = os.readlink(f"/proc/self/fd/{fd}")
+                    except OSError:
+                        continue
+                    self.events.append(_Event(name, f"fd:{fd}", call[2], target=target))
+
+    def fd_names(self) -> set[str]:
+        """The open descriptors, less the one listing them takes (``os.listdir`` of a
+        descriptor duplicates it: the lowest free number, found first)."""
+        try:
+            probe = os.dup(self.fd_dir)
+            os.close(probe)
+            names = set(os.listdir(self.fd_dir))
+        except OSError:
+            return set()
+        names.discard(str(probe))
+        return names
+
+    def start_profile(self) -> None:
+        """Install :meth:`profile`, unless a profiler the user runs (cProfile, yappi) has the
+        hook: C creators then have no line."""
+        if sys.getprofile() is not None or not _LINUX_FDS or not self.creators:
+            return
+        try:
+            self.fd_dir = os.open("/proc/self/fd", os.O_RDONLY | os.O_DIRECTORY)
+            st = os.fstat(self.fd_dir)
+        except OSError:
+            return
+        self.fd_dir_identity = (st.st_dev, st.st_ino)
+        self.profiling = True
+        sys.setprofile(self.profile)
+        threading.setprofile(self.profile)  # threads the calls start
+
+    def stop_profile(self) -> None:
+        if self.profiling:
+            # Only our own hook: the code under test may have set another meanwhile.
+            if sys.getprofile() == self.profile:
+                sys.setprofile(None)
+            if threading.getprofile() == self.profile:
+                threading.setprofile(None)
+            self.profiling = False
+        if self.fd_dir >= 0:
+            # Unless the code closed it (os.closerange) and the number is its file now.
+            with suppress(OSError):
+                st = os.fstat(self.fd_dir)
+                if (st.st_dev, st.st_ino) == self.fd_dir_identity:
+                    os.close(self.fd_dir)
+            self.fd_dir = -1
+        self.calls.clear()
 
     def native(self, function: object) -> None:
         """``_thread.start_new_thread`` as patched during a pass (a thread with no name)."""
@@ -134,9 +235,20 @@ def _ref(args: tuple[object, ...]) -> Callable[[], object] | None:
 _RECORDER: list[_Recorder] = []
 
 
+def _c_creators() -> dict[object, str]:
+    """The functions of :data:`_C_CREATORS` that this Python and platform have."""
+    found: dict[object, str] = {}
+    for name in _C_CREATORS:
+        module, attr = name.split(".")
+        function = getattr(sys.modules.get(module), attr, None)
+        if function is not None:
+            found[function] = name
+    return found
+
+
 def _recorder() -> _Recorder:
     if not _RECORDER:
-        recorder = _Recorder()
+        recorder = _Recorder(creators=_c_creators())
         sys.addaudithook(recorder)
         _RECORDER.append(recorder)
     return _RECORDER[0]
@@ -153,6 +265,11 @@ def _event_key(event: str, args: tuple[object, ...]) -> str:
         if isinstance(path, str) and path not in ("", ":memory:"):
             return os.path.abspath(path)
         return ""
+    if event == "mmap.__new__" and args and isinstance(args[0], int) and args[0] >= 0:
+        try:
+            return os.readlink(f"/proc/self/fd/{args[0]}")
+        except OSError:
+            return ""
     if event == "subprocess.Popen" and len(args) > 1:
         argv = args[1]
         if isinstance(argv, (list, tuple)):
@@ -232,6 +349,8 @@ def describe_fd(fd: int, target: str) -> str:
         return "pipe"
     if target.startswith("anon_inode:"):
         return target.split(":", 1)[1].strip("[]")  # eventfd, eventpoll, timerfd...
+    if target == "/dev/ptmx" or target.startswith("/dev/pts/"):  # one kind, whatever its number
+        return "pseudo-terminal " + ("primary" if target == "/dev/ptmx" else "secondary")
     if target.endswith(" (deleted)"):  # a temporary file: one kind, whatever its name
         return f"deleted file in {os.path.dirname(target)}"
     return f"file {target}"
@@ -314,7 +433,9 @@ def _before() -> _Before:
 
 
 @contextmanager
-def _recording() -> Iterator[_Recorder]:
+def _recording(fds: bool) -> Iterator[_Recorder]:
+    """Record creations for a pass; ``fds``: descriptors are explained (the profile hook for
+    C creators makes the calls 2-3 times slower: only then)."""
     recorder = _recorder()
     was_tracing = tracemalloc.is_tracing()
     if not was_tracing:
@@ -337,11 +458,14 @@ def _recording() -> Iterator[_Recorder]:
     threading.Thread.start = recorded_start  # type: ignore[method-assign,assignment]
     # threading keeps its own reference to the original: only direct callers come here.
     _thread.start_new_thread = recorded_native
+    if fds:
+        recorder.start_profile()
     recorder.active = True
     try:
         yield recorder
     finally:
         recorder.active = False
+        recorder.stop_profile()
         recorder.statements.clear()
         threading.Thread.start = start  # type: ignore[method-assign]
         _thread.start_new_thread = native
@@ -356,7 +480,7 @@ def explain(
     found: dict[str, Found] = {}
     owners: dict[str, tuple[object, int]] = {}  # kind -> a new resource's object, how many
     before = _before()
-    with _recording() as recorder:
+    with _recording("fds" in keys) as recorder:
         run_calls()
         # Another thread's event loop makes the tasks the calls scheduled when it next gets
         # the interpreter (it may wait 5 ms for it): give it the time, once per pass.
@@ -364,6 +488,7 @@ def explain(
         # Asked while tracemalloc still knows where objects were made; what asking does
         # (a socket wrapped to read its peer) is not recorded.
         recorder.active = False
+        recorder.stop_profile()  # what follows is not profiled: it walks the whole heap
         events = list(recorder.events)
         recorder.events.clear()
         kinds: dict[str, Callable[[], Found]] = {
@@ -416,10 +541,14 @@ def _fds(
     by_path: dict[str, _Event] = {}
     by_fd: dict[int, _Event] = {}
     for e in events:
-        if e.event in ("open", "sqlite3.connect") and e.key:
-            # sqlite opens its file in C: its connect event names the file.
-            if e.event == "sqlite3.connect" or e.key not in by_path:
+        if e.event in ("open", "sqlite3.connect", "mmap.__new__") and e.key:
+            # sqlite opens its file in C: its connect event names the file; mmap keeps a
+            # duplicate of the file's descriptor, open after the file is closed.
+            if e.event != "open" or e.key not in by_path:
                 by_path[e.key] = e
+        elif e.event in _C_CREATORS and int(e.key[3:]) in after:
+            if after[int(e.key[3:])] == e.target:  # not closed and reused since
+                by_fd[int(e.key[3:])] = e
         elif e.event == "socket.__new__" and e.ref is not None:
             fileno = getattr(e.ref(), "fileno", None)
             fd = fileno() if callable(fileno) else -1
@@ -437,6 +566,10 @@ def _fds(
         if made is not None and made.event == "sqlite3.connect":
             what = f"sqlite3 database {target}"
             owner = owner or _connection(events, made)
+        elif made is not None and made.event == "mmap.__new__":
+            what = f"memory map of {target}"
+        elif made is not None and made.event in _C_CREATORS:
+            what = f"{what} ({made.event})"
         elif made is not None and made.ref is not None:
             owner = owner or made.ref()
         elif fd in owners:  # no audit event: the object that owns it says where it was made
@@ -466,23 +599,52 @@ _OWNERS = tuple(
 )
 
 
+#: Owners the garbage collector does not track (``select.epoll`` has no ``tp_traverse``):
+#: found among what tracked objects refer to.
+_UNTRACKED_OWNERS = tuple(
+    t for t in (getattr(select, "epoll", None), getattr(select, "kqueue", None)) if t
+)
+
+
 def _owners(fds: set[int]) -> dict[int, object]:
     """The live objects that own ``fds`` (an epoll object made by ``selectors``, a file
-    wrapping a pipe), found once among every gc-tracked object."""
+    wrapping a pipe), found once among every gc-tracked object, then, for what is left, among
+    what those refer to (an ``epoll`` kept in a list is not tracked itself)."""
     owners: dict[int, object] = {}
     if not fds:
         return owners
-    for obj in gc.get_objects():
-        # type(), not isinstance(): a lazy proxy (Django's settings) answers __class__ by
-        # loading what it wraps, which may raise or run user code.
-        if issubclass(type(obj), _OWNERS):
-            try:
-                fd = getattr(obj, "fileno")()  # noqa: B009 (typed as object)
-            except Exception:  # closed, or a selector without one (PollSelector)
-                continue
-            if fd in fds:
-                owners.setdefault(fd, obj)
+    objects = gc.get_objects()
+    for obj in objects:
+        _own(obj, _OWNERS, fds, owners)
+    # Only for a descriptor such an owner could own: walking every referent takes seconds.
+    if _UNTRACKED_OWNERS and any(_untracked_kind(fd) for fd in fds - owners.keys()):
+        kinds = set(_UNTRACKED_OWNERS)
+        for start in range(0, len(objects), 10_000):  # a chunk's referents at a time
+            for ref in gc.get_referents(*objects[start : start + 10_000]):
+                if type(ref) in kinds:
+                    _own(ref, _UNTRACKED_OWNERS, fds, owners)
+    objects.clear()
     return owners
+
+
+def _untracked_kind(fd: int) -> bool:
+    try:
+        return os.readlink(f"/proc/self/fd/{fd}") in ("anon_inode:[eventpoll]", "anon_inode:kqueue")
+    except OSError:
+        return False
+
+
+def _own(obj: object, kinds: tuple[type, ...], fds: set[int], owners: dict[int, object]) -> None:
+    """Add ``obj`` to ``owners`` if it is one of ``kinds`` and owns one of ``fds``."""
+    # type(), not isinstance(): a lazy proxy (Django's settings) answers __class__ by
+    # loading what it wraps, which may raise or run user code.
+    if issubclass(type(obj), kinds):
+        try:
+            fd = getattr(obj, "fileno")()  # noqa: B009 (typed as object)
+        except Exception:  # closed, or a selector without one (PollSelector)
+            return
+        if fd in fds:
+            owners.setdefault(fd, obj)
 
 
 def _connection(events: list[_Event], connect: _Event) -> object:

@@ -25,7 +25,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 #: The kinds counted, in the order reports show them: (key, singular, plural).
 KINDS: tuple[tuple[str, str, str], ...] = (
@@ -263,6 +263,42 @@ class Reader:
             self.fd_dir = -1
 
 
+#: A count that failed is read again after the run, every ``GRACE_POLL_SECONDS``, for up to
+#: ``GRACE_SECONDS`` while it keeps falling and at most ``GRACE_STALL_SECONDS`` without a fall:
+#: a thread that ends 0.3 s after its call outlives a run of fast calls, and is no leak.
+GRACE_SECONDS = 2.0
+GRACE_STALL_SECONDS = 0.4
+GRACE_POLL_SECONDS = 0.01
+
+
+def in_flight(limits: dict[str, int]) -> set[str]:
+    """The kinds whose count falls back to its limit once the calls stop: what rose was
+    work still in flight when the run ended (a thread ending 0.3 s after its call).
+
+    ``limits`` maps a kind to the most it may count (its count at the end of warm-up plus its
+    bound). A leak never falls back, and costs ``GRACE_STALL_SECONDS``.
+    """
+    reader = Reader()
+    try:
+        keys = reader.keys
+        lowest = {k: v for k, v in zip(keys, reader.read(), strict=True) if k in limits}
+        gone = {k for k, v in lowest.items() if v <= limits[k]}
+        began = fell = time.monotonic()
+        while len(gone) < len(lowest):
+            now = time.monotonic()
+            if now - began > GRACE_SECONDS or now - fell > GRACE_STALL_SECONDS:
+                break
+            time.sleep(GRACE_POLL_SECONDS)
+            for key, value in zip(keys, reader.read(), strict=True):
+                if key in lowest and value < lowest[key]:
+                    lowest[key], fell = value, time.monotonic()
+                    if value <= limits[key]:
+                        gone.add(key)
+        return gone
+    finally:
+        reader.close()
+
+
 def filled(values: Sequence[int], read: Sequence[int], n: int) -> tuple[int, ...]:
     """Counts after calls 1..n relative to index 0, each the last one read (``read[i]``)."""
     out = []
@@ -280,6 +316,8 @@ class Counts:
     is the first measured call. A kind that cannot be read here has no series."""
 
     series: dict[str, tuple[int, ...]]
+    #: Each count at the end of warm-up, as read (what the series are relative to).
+    baseline: dict[str, int] = field(default_factory=dict)
 
     def of(self, key: str) -> tuple[int, ...]:
         return self.series.get(key, ())

@@ -114,7 +114,9 @@ def test_resource_benchmark_catches_its_leaks_with_their_lines() -> None:
     done = run_benchmark(
         "resources.py",
         "--scenarios",
-        "rleak_raw_fd,rleak_thread_per_request,rclean_thread_finishes",
+        "rleak_raw_fd,rleak_os_pipe,rleak_thread_per_request,rclean_thread_ends_later",
+        "--modes",
+        "marker,fixture",
         "--cost-runs",
         "0",
         timeout=300,
@@ -124,9 +126,11 @@ def test_resource_benchmark_catches_its_leaks_with_their_lines() -> None:
     verdicts = {(r[0], r[2]): r[3:5] for r in rows}
     for mode in ("marker", "fixture"):
         assert verdicts["rleak_raw_fd", mode] == ["caught", "fds"], done.stdout
+        assert verdicts["rleak_os_pipe", mode] == ["caught", "fds"], done.stdout
         assert verdicts["rleak_thread_per_request", mode] == ["caught", "threads"], done.stdout
-        assert verdicts["rclean_thread_finishes", mode][0] == "ok", done.stdout
-    assert all(r[-2] == "yes" for r in rows if r[0].startswith("rleak")), done.stdout
+        assert verdicts["rclean_thread_ends_later", mode][0] == "ok", done.stdout
+    for r in rows:  # each leak's line is named: rleak_os_pipe.py:31...
+        assert r[0] == "rclean_thread_ends_later" or r[-3].startswith(f"{r[0]}.py:"), done.stdout
 
 
 def test_plant_benchmark_confirms_every_test_that_exercises_the_plant(tmp_path) -> None:

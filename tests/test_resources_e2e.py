@@ -332,3 +332,81 @@ def test_under_xdist_a_leak_is_caught_and_clean_code_passes(sub) -> None:
     result = sub("-n", "2", test_raw=RAW_FD, test_clean=CLEAN)
     result.assert_outcomes(passed=2, failed=1)
     result.stdout.fnmatch_lines(["*still growing: +1 file descriptor per call (file *lock)"])
+
+
+ASYNC_TASKS = """
+import asyncio
+
+import pytest
+
+kept = set()
+
+
+async def poll():
+    await asyncio.sleep(3600)
+
+
+@pytest.mark.asyncio
+@pytest.mark.memguard(iterations=40, warmup=2)
+async def test_kept_task():
+    kept.add(asyncio.get_running_loop().create_task(poll()))
+
+
+@pytest.mark.asyncio
+@pytest.mark.memguard(iterations=40, warmup=2)
+async def test_cancelled_task():
+    task = asyncio.get_running_loop().create_task(poll())
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
+async def app(scope, receive, send):
+    if scope["type"] == "http":
+        task = asyncio.ensure_future(poll())
+        if scope["path"] == "/leak":
+            kept.add(task)
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+        if scope["path"] != "/leak":
+            task.cancel()
+
+
+@pytest.mark.parametrize("path", ["/leak", "/clean"])
+def test_asgi(memguard, path):
+    memguard.asgi(app, path, iterations=40, warmup=2)
+
+
+def teardown_module():
+    kept.clear()  # their loops are closed
+"""
+
+
+def test_tasks_of_an_async_test_and_an_asgi_app_are_named_and_cancelled_ones_pass(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tasks kept by a pytest-asyncio test (the marker) and by an ASGI app (``memguard.asgi``)
+    fail with the line that made their coroutine; their twins that cancel pass. In a process
+    of its own, as pytest-asyncio's other test (tests/test_plugin.py)."""
+    pytester.makeini(
+        "[pytest]\nconsole_output_style = classic\nasyncio_default_fixture_loop_scope = function\n"
+    )
+    pytester.makepyfile(test_atasks=ASYNC_TASKS)
+    monkeypatch.setenv("PYTEST_ADDOPTS", "-p no:randomly")  # pytest-asyncio on
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "-p", "no:benchmark", timeout=120
+    )
+    result.assert_outcomes(passed=2, failed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*test body: still growing: +1 asyncio task per call (task running poll())",
+            "*x task running poll(), made at test_atasks.py:15",
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "*asgi GET /leak: still growing: +1 asyncio task per call (task running poll())",
+            "*x task running poll(), made at test_atasks.py:29",
+        ]
+    )
+    assert "test_cancelled_task FAILED" not in result.stdout.str()

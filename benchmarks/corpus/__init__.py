@@ -32,8 +32,9 @@ interface, and instead of ``HOLDER`` a leak names:
 * the line that makes the resource, marked with the comment ``# resource made here``
   (read it with :func:`made_at`): memguard's failure must name it as ``file.py:LINE``.
 
-A clean one may set ``BOUNDS`` (keywords such as ``{"max_fds": 4}``, a pool that fills lazily;
-read with :func:`bounds`) and says why in its docstring. ``benchmarks/resources.py`` runs them.
+A clean one may set ``BOUNDS`` (keywords such as ``{"max_fds": 4}``, a pool that fills lazily,
+or ``max_growth_kb``, a working set of work in flight; read with :func:`bounds`) and says why
+in its docstring. ``benchmarks/resources.py`` runs them.
 """
 
 from __future__ import annotations
@@ -84,12 +85,59 @@ RESOURCE_SCENARIOS: list[str] = [
     "rleak_executor_per_request",
     "rleak_task_no_reference",
     "rleak_child_process",
+    "rleak_os_pipe",
+    "rleak_os_dup",
+    "rleak_socketpair",
+    "rleak_epoll",
+    "rleak_selector",
+    "rleak_eventfd",
+    "rleak_mmap",
+    "rleak_mkstemp",
+    "rleak_temporary_file",
+    "rleak_class_attr_file",
+    "rleak_file_handler",
+    "rleak_http_connection",
+    "rleak_connection_closure",
+    "rleak_pty",
+    "rleak_dir_fd",
+    "rleak_sqlite_closure",
+    "rleak_start_new_thread",
+    "rleak_thread_subclass",
+    "rleak_timer",
+    "rleak_thread_pool",
+    "rleak_ensure_future",
+    "rleak_task_set",
+    "rleak_call_soon_task",
+    "rleak_popen_pipes",
+    "rleak_posix_spawn",
+    "rleak_mp_process",
+    "rleak_process_pool",
+    "rleak_asyncio_subprocess",
+    "rleak_every_third",
+    "rleak_two_sockets",
+    "rleak_after_fifty",
     "rclean_sqlite_teardown",
     "rclean_fixed_pool",
     "rclean_thread_finishes",
     "rclean_shared_executor",
     "rclean_subprocess_waited",
     "rclean_task_awaited",
+    "rclean_pipe_closed",
+    "rclean_selector_with",
+    "rclean_temporary_file_with",
+    "rclean_file_handler_removed",
+    "rclean_connection_closed",
+    "rclean_socket_pool",
+    "rclean_thread_ends_later",
+    "rclean_timer_cancelled",
+    "rclean_thread_pool_closed",
+    "rclean_task_cancelled",
+    "rclean_ensure_future_awaited",
+    "rclean_popen_communicate",
+    "rclean_posix_spawn_waited",
+    "rclean_mp_joined",
+    "rclean_asyncio_subprocess_waited",
+    "rclean_pty_mmap_closed",
 ]
 #: The comment that marks the line making a resource leak's resource.
 MADE_HERE = "# resource made here"
@@ -162,6 +210,7 @@ def made_at(module: ModuleType) -> str:
 def bounds(module: ModuleType) -> dict[str, int]:
     """The keywords (``max_fds``...) a scenario's guarded runs get: its ``BOUNDS``, or none."""
     value = getattr(module, "BOUNDS", {})
-    if not isinstance(value, dict) or not all(k in {f"max_{k}" for k in _KINDS} for k in value):
+    allowed = {f"max_{k}" for k in _KINDS} | {"max_growth_kb"}
+    if not isinstance(value, dict) or not all(k in allowed for k in value):
         raise TypeError(f"{module.__name__}.BOUNDS must map max_fds... to ints, got {value!r}")
     return dict(value)
