@@ -62,7 +62,8 @@ KIND = os.environ["PLANT_KIND"]
 KEPT = []
 SEEN = {}
 CALLS = [0]
-_ids = itertools.count()
+# Keys past the small ints CPython caches (-5..256): each request keeps a new int of its own.
+_ids = itertools.count(10**6)
 
 
 def _count():
