@@ -246,12 +246,13 @@ def counted_size(objects: Sequence[object]) -> int:
 def own_size(obj: object) -> int:
     """What ``obj`` itself (not what it references) adds to the retained series; a
     ``__sizeof__`` written in Python (user code, which may raise) is not called."""
+    gc_head = _GC_HEAD if gc.is_tracked(obj) else 0
     if isinstance(type(obj).__sizeof__, types.FunctionType):
-        size = object.__sizeof__(obj) + (_GC_HEAD if gc.is_tracked(obj) else 0)
+        size = object.__sizeof__(obj) + gc_head
     else:
         size = sys.getsizeof(obj)
     if isinstance(obj, _SEPARATE):  # the object, then its array or table
-        head = type(obj).__basicsize__ + (_GC_HEAD if gc.is_tracked(obj) else 0)
+        head = type(obj).__basicsize__ + gc_head
         return _counted(head) + (_counted(size - head) if size > head else 0)
     return _counted(size)
 

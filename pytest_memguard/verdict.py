@@ -166,20 +166,13 @@ def extension(
     limit_bytes: int,
     parts: Sequence[Sequence[int]] = (),
 ) -> int:
-    """How many more calls to make before judging: one more run while a rise is unproven
-    (in the sum or in one of its ``parts``, as :func:`trend` reads them)."""
+    """How many more calls to make before judging: one more run while a rise (in the sum or
+    in one of its ``parts``, as :func:`trend` reads them) is unproven and under the bound."""
     n = len(retained)
     if n == 0 or n >= 2 * iterations:
         return 0
-    floor = noise(retained)
-    growth = retained[-1] - sum(s.size_bytes for s in one_time_steps(retained, floor))
-    if growth > limit_bytes:
-        return 0
-    if _rises(retained, floor, steady=False) or any(
-        _rises(part, noise(part), steady=False) for part in parts
-    ):
-        return iterations
-    return 0
+    t = trend(retained, parts)
+    return iterations if t.rising and t.growth_bytes <= limit_bytes else 0
 
 
 @dataclass(frozen=True)
