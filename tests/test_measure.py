@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 import tracemalloc
 import warnings
 from collections import deque
@@ -16,6 +17,7 @@ import pytest
 from helpers import threads_settled
 
 from pytest_memguard import census, verdict
+from pytest_memguard import measure as measure_module
 from pytest_memguard.caches import CacheDropper
 from pytest_memguard.guard import guard
 from pytest_memguard.measure import BLOCK_BYTES, GcState, Loop, frozen_heap, measure
@@ -406,19 +408,30 @@ def test_a_fast_call_is_sampled_every_third_call_and_its_leak_still_caught() -> 
     assert verdict.trend(samples.retained, samples.parts).shape == "growing"
 
 
-def test_a_slow_call_short_run_or_no_warm_up_is_sampled_after_every_call() -> None:
+def test_a_slow_call_short_run_or_no_warm_up_is_sampled_after_every_call(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     keep: list[str] = []
 
     def slow() -> None:
-        sum(range(400_000))  # far slower than a sample
+        # 20 ms of CPU: far slower than a sample in any heap a test process has (reading
+        # the allocated blocks walks every arena, ~0.5 ms for 2 million dicts on 3.10; a
+        # 5 ms call was thinned once in CI's long-lived 3.10 worker).
+        end = time.thread_time_ns() + 20_000_000
+        while time.thread_time_ns() < end:
+            pass
         keep.append("x" * 97 + str(len(keep)))
 
     def fast() -> None:
         keep.append("x" * 97 + str(len(keep)))
 
+    # A short run stands for a long one (one second of slow calls, not four).
+    monkeypatch.setattr(measure_module, "THIN_MIN_ITERATIONS", 48)
+    thinned = measure(fast, Loop(warmup=5, iterations=48, thin=True)).blocks
+    assert list(map(operator.sub, thinned[1:], thinned)).count(0) > 20  # so it can fail
     for fn, loop in [
-        (slow, Loop(warmup=5, iterations=200, thin=True)),
-        (fast, Loop(warmup=5, iterations=100, thin=True)),  # under THIN_MIN_ITERATIONS
+        (slow, Loop(warmup=5, iterations=48, thin=True)),
+        (fast, Loop(warmup=5, iterations=47, thin=True)),  # under THIN_MIN_ITERATIONS
         (fast, Loop(warmup=0, iterations=200, thin=True)),  # no warm-up call to time
     ]:
         samples = measure(fn, loop)
