@@ -126,8 +126,10 @@ def guard(
         memo,
     )
     samples, disturbed, ignored_kb = _measure(run)
-    decision = verdict.decide(
-        samples.retained, limit_bytes=settings.limit_bytes, parts=samples.parts
+    decision = _in_flight(
+        run,
+        samples,
+        verdict.decide(samples.retained, limit_bytes=settings.limit_bytes, parts=samples.parts),
     )
     per_call = (
         decision.rate
@@ -163,6 +165,20 @@ def guard(
         explain_calls=calls,
         resources=counts,
     )
+
+
+def _in_flight(run: _Run, samples: measure.Samples, decision: verdict.Decision) -> verdict.Decision:
+    """A memory verdict that failed while threads the calls started still ran, read again once
+    they end, as a failed count is: a thread per call that ends 0.3 s later outlives a run of
+    fast calls, and the hundreds still running hold their frames and states."""
+    __tracebackhide__ = True
+    threads = samples.counts.of("threads")
+    if decision.passed or not threads or threads[-1] <= 0:
+        return decision
+    baseline = samples.counts.baseline["threads"]
+    if "threads" not in resources.in_flight({"threads": baseline}):
+        return decision
+    return verdict.settled(decision, measure.retained_now(samples, run.dropper), threads[-1])
 
 
 def _counts(

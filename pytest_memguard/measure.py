@@ -249,6 +249,18 @@ def busy_threads(before: dict[str, int], after: dict[str, int], *, min_ns: int =
     return sum(1 for tid, ns in after.items() if ns - before.get(tid, 0) >= min_ns)
 
 
+def retained_now(samples: Samples, drop_caches: Callable[[], object]) -> int:
+    """Retained bytes now, after the run, as its samples read them (what the plugin allocated
+    since its last sample included: a few KiB at most, never less than the code keeps)."""
+    gc.collect()
+    sys._clear_type_cache()
+    drop_caches()
+    gc.collect()
+    blocks = sys.getallocatedblocks() - samples.origin[0]
+    ignored = samples.ignored_bytes[-1] if samples.ignored_bytes else 0  # as last measured
+    return blocks * BLOCK_BYTES + malloc_in_use() - samples.origin[1] - ignored
+
+
 @dataclass(frozen=True)
 class Samples:
     """Retained memory after each measured call, relative to the end of warm-up."""
@@ -261,6 +273,9 @@ class Samples:
     #: Open descriptors, threads, tasks and processes after each call, relative to the end
     #: of warm-up, by kind (see :mod:`pytest_memguard.resources`); a kind not read is absent.
     counts: resources.Counts = resources.NO_COUNTS
+    #: The raw counters (pymalloc blocks, malloc bytes) that read as 0, for a reading after
+    #: the run (:func:`retained_now`).
+    origin: tuple[int, int] = (0, 0)
 
     @property
     def iterations(self) -> int:
@@ -625,6 +640,7 @@ class _Counters:
                 },
                 dict(zip(self.keys, self.baseline, strict=True)),
             ),
+            (b0 + self.offset[0], m0 + self.offset[1]),
         )
 
 

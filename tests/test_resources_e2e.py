@@ -99,6 +99,42 @@ def test_a_thread_per_call_is_named_and_one_that_finishes_passes(run) -> None:
     )
 
 
+IN_FLIGHT = """
+import threading
+import time
+
+import pytest
+
+KEPT = []
+
+def notify():
+    time.sleep(0.3)
+
+@pytest.mark.memguard(max_growth_kb=64)
+def test_in_flight():
+    threading.Thread(target=notify, daemon=True).start()
+
+@pytest.mark.memguard(max_growth_kb=64)
+def test_in_flight_and_kept():
+    threading.Thread(target=notify, daemon=True).start()
+    KEPT.append(bytearray(2048))
+"""
+
+
+def test_memory_held_by_threads_still_running_is_read_again_once_they_end(run) -> None:
+    # A thread per call that ends 0.3 s later: a run of fast calls ends with dozens running,
+    # their frames and states far over 64 KiB. Read again once they end, as the thread count
+    # is: the clean one passes and says why; what the calls kept still fails.
+    result = run("--memguard-json=out.json", test_flight=IN_FLIGHT)
+    result.assert_outcomes(passed=1, failed=1)
+    with open("out.json", encoding="utf-8") as f:
+        tests = {t["nodeid"].split("::")[1]: t for t in json.load(f)["tests"]}
+    clean, kept = tests["test_in_flight"], tests["test_in_flight_and_kept"]
+    assert (clean["passed"], clean["growth_kb"] <= 64) == (True, True), clean["reason"]
+    assert "thread(s) still running after call" in clean["reason"], clean["reason"]
+    assert (kept["passed"], kept["growth_kb"] > 64) == (False, True), kept["reason"]
+
+
 POOL = """
 import pytest
 

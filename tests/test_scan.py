@@ -41,7 +41,9 @@ def test_skipped():
 
 
 #: The statuses of a clean test: on CPython 3.10 also "suspected" (the full guard found it
-#: bounded, never confirmed), seen in CI at the end of session 6 and not diagnosed.
+#: bounded, never confirmed). There a replay through generator fixtures (pytest-django's
+#: autouse ones, installed here) swaps code objects' cached frames for bigger recycled ones,
+#: ~1 KiB of malloc a replay for about six replays (docs/python-versions.md).
 _CLEAN = ("clean",) if sys.version_info >= (3, 11) else ("clean", "suspected")
 
 
@@ -162,9 +164,8 @@ def test_plain():
     assert tests["test_m.py::test_marked"]["scan"] == ""
     assert tests["test_m.py::test_marked"]["iterations"] >= 16
     assert tests["test_m.py::test_marked"]["warmup"] == 2
-    # CPython 3.10 under xdist: a body that does nothing was screened as rising and read as a
-    # plateau (suspected, never confirmed) since the verdict judges the counters apart; not
-    # diagnosed yet (docs/python-versions.md).
+    # CPython 3.10: a body that does nothing may be screened as rising and read as a plateau
+    # (suspected, never confirmed): see _CLEAN.
     assert tests["test_m.py::test_plain"]["scan"] in _CLEAN
 
 

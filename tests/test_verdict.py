@@ -230,3 +230,16 @@ def test_the_counters_are_not_judged_apart_when_ignored_holders_grew() -> None:
     d = verdict.decide(samples.retained, limit_bytes=64 * 1024, parts=samples.parts)
     assert (d.shape, d.passed) == ("flat", True)
     assert Samples(blocks, malloc, 20).parts == (tuple(64 * b for b in blocks), malloc)
+
+
+def test_a_failed_decision_read_again_after_threads_ended_passes_only_within_the_bound() -> None:
+    rising = [3000 * i for i in range(1, 201)]  # threads still running: their memory rises
+    failed = verdict.decide(rising, limit_bytes=64 * 1024)
+    assert not failed.passed
+    settled = verdict.settled(failed, 2048, threads=57)
+    assert (settled.passed, settled.shape, settled.growth_bytes) == (True, "plateau", 2048)
+    assert "the 57 thread(s) still running after call 200 had ended" in settled.reason
+    assert verdict.settled(failed, 512, threads=57).shape == "flat"
+    assert verdict.settled(failed, 65 * 1024, threads=57) is failed  # kept: still a failure
+    passed = verdict.decide([0] * 200, limit_bytes=64 * 1024)
+    assert verdict.settled(passed, 0, threads=3) is passed
