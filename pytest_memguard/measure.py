@@ -486,7 +486,7 @@ class _Counters:
         self.counts = [array("q", bytes(size)) for _ in keys]
         self.keys = keys
         self.baseline = [0] * len(keys)
-        self.stride = resources.stride(loop.iterations, WINDOWS)
+        self.stride = resources.stride(loop.iterations, WINDOWS, THIN_EVERY)
         self.tail = loop.iterations // 2  # where the verdict's tail starts (unless extended)
         self.read = bytearray(loop.capacity + 1)  # 1 where the counts were read
         self.every = 1  # sample after every call, or every THIN_EVERY (decided at the baseline)

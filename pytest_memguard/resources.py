@@ -177,12 +177,16 @@ READS_PER_WINDOW = 1
 HEAD_STRIDE = 4
 
 
-def stride(iterations: int, windows: int) -> int:
+def stride(iterations: int, windows: int, every: int = 1) -> int:
     """Read the counts after every ``stride`` calls: as rarely as ``MAX_STRIDE`` allows, and
     often enough that each of the ``windows`` windows of the tail holds
-    ``READS_PER_WINDOW`` reads (short runs read after every call)."""
+    ``READS_PER_WINDOW`` reads (short runs read after every call). A multiple of ``every``
+    where it can be: a run that samples memory after every ``every`` calls also samples it
+    where the counts are read, and reads that fall between its samples would each cost it
+    one more (a full collection, ~0.3 ms: most of what counting cost a fast test)."""
     width = (iterations - iterations // 2) // windows
-    return max(1, min(MAX_STRIDE, width // READS_PER_WINDOW))
+    most = max(1, min(MAX_STRIDE, width // READS_PER_WINDOW))
+    return most - most % every if most >= every else most
 
 
 #: A count above its baseline is read again up to this many times, after waits that double

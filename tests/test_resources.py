@@ -114,6 +114,10 @@ def test_stride_reads_each_window_of_the_tail() -> None:
     assert resources.stride(16, 4) == 2 // resources.READS_PER_WINDOW
     assert resources.stride(200, 4) == min(resources.MAX_STRIDE, 25 // resources.READS_PER_WINDOW)
     assert resources.stride(100_000, 4) == resources.MAX_STRIDE
+    # A multiple of the thinned run's spacing, still at most a window: no read between samples.
+    assert resources.stride(200, 4, 3) == 24
+    assert resources.stride(100_000, 4, 3) == resources.MAX_STRIDE // 3 * 3
+    assert resources.stride(16, 4, 3) == 2
 
 
 def test_filled_carries_the_last_read() -> None:
