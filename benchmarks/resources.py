@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark memguard's resource counts: the resource corpus scored, and what counting costs.
 
-    python benchmarks/resources.py [--scenarios a,b] [--modes marker,fixture] [--cost-runs 9]
+    python benchmarks/resources.py [--scenarios a,b] [--modes marker,fixture] [--cost-runs 101]
 
 **Corpus.** Every scenario of ``benchmarks.corpus.RESOURCE_SCENARIOS`` (Flask apps with Basic
 Auth that leak descriptors, sockets, threads, tasks or processes, or keep them bounded) runs in
@@ -238,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scenarios", help="comma-separated names (default: all)")
     parser.add_argument("--modes", default=",".join(MODES), help="marker,fixture")
-    parser.add_argument("--cost-runs", type=int, default=21, help="0 to skip the cost")
+    parser.add_argument("--cost-runs", type=int, default=101, help="0 to skip the cost")
     args = parser.parse_args(argv)
     names = args.scenarios.split(",") if args.scenarios else list(RESOURCE_SCENARIOS)
     modes = [m for m in args.modes.split(",") if m]

@@ -26,6 +26,7 @@ import threading
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import compress
 
 #: The kinds counted, in the order reports show them: (key, singular, plural).
 KINDS: tuple[tuple[str, str, str], ...] = (
@@ -165,9 +166,10 @@ def count_tasks() -> int:
 
 
 #: Counts are read after at most every this many calls (one read per window of the tail of a
-#: 200-call run: every 25th): a read costs ~10 µs in a tight loop and ~50 µs between calls
-#: (the kernel's work evicts caches), ~25% of a fast call (a Flask test request, ~200 µs);
-#: the benchmark's target is 2% of a guarded run (benchmarks/resources.py).
+#: 200-call run: every 24th, a multiple of a thinned run's sampling): a read costs ~10 µs in
+#: a tight loop and ~50 µs between calls (the kernel's work evicts caches), ~25% of a fast
+#: call (a Flask test request, ~200 µs); the benchmark's target is 2% of a guarded run
+#: (benchmarks/resources.py).
 MAX_STRIDE = 32
 #: Reads per window of the verdict's tail (see ``verdict.decide_count``), at least: one is
 #: enough, since a read that finds more than the baseline waits for transients (``settled``).
@@ -304,13 +306,17 @@ def in_flight(limits: dict[str, int]) -> set[str]:
 
 
 def filled(values: Sequence[int], read: Sequence[int], n: int) -> tuple[int, ...]:
-    """Counts after calls 1..n relative to index 0, each the last one read (``read[i]``)."""
-    out = []
-    last = values[0]
-    for i in range(1, n + 1):
-        if read[i]:
-            last = values[i]
-        out.append(last - values[0])
+    """Counts after calls 1..n relative to index 0, each the last one read (``read[i]``).
+
+    Built a run of equal counts at a time (a read every few dozen calls): every guarded run
+    builds four of these, twice."""
+    base = values[0]
+    out: list[int] = []
+    last, start = 0, 1
+    for i in compress(range(1, n + 1), read[1 : n + 1]):
+        out += [last] * (i - start)
+        last, start = values[i] - base, i
+    out += [last] * (n + 1 - start)
     return tuple(out)
 
 
