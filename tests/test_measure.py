@@ -214,7 +214,9 @@ def test_every_sample_does_the_same_work_so_a_steady_leak_reads_steadily() -> No
         Loop(warmup=20, iterations=48, on_growth=CacheDropper()),
     )
     steps = list(map(operator.sub, samples.blocks[1:], samples.blocks))
-    assert set(steps) == {1}, steps
+    # Under an xdist worker its IO thread may allocate (and free) once during the run: at most
+    # two steps differ (the bug made every other one +7 or -5).
+    assert steps.count(1) >= len(steps) - 2, steps
 
 
 def test_what_deciding_to_extend_allocates_is_not_counted() -> None:
