@@ -126,10 +126,12 @@ def guard(
         memo,
     )
     samples, disturbed, ignored_kb = _measure(run)
+    gone: dict[str, bool] = {}  # what resources.in_flight found, asked once per kind
     decision = _in_flight(
         run,
         samples,
         verdict.decide(samples.retained, limit_bytes=settings.limit_bytes, parts=samples.parts),
+        gone,
     )
     per_call = (
         decision.rate
@@ -145,7 +147,7 @@ def guard(
         found, explanation = _explain(run, calls, first, decision.reason, secrets)
         types = found or types
         first += calls
-    counts = _counts(run, samples, first, secrets)
+    counts = _counts(run, samples, first, secrets, gone)
     return MemguardResult(
         passed=decision.passed and all(c.passed for c in counts),
         growth_kb=round(decision.growth_bytes / 1024, 3),
@@ -167,24 +169,34 @@ def guard(
     )
 
 
-def _in_flight(run: _Run, samples: measure.Samples, decision: verdict.Decision) -> verdict.Decision:
+def _in_flight(
+    run: _Run, samples: measure.Samples, decision: verdict.Decision, gone: dict[str, bool]
+) -> verdict.Decision:
     """A memory verdict that failed while threads the calls started still ran, read again once
-    they end, as a failed count is: a thread per call that ends 0.3 s later outlives a run of
-    fast calls, and the hundreds still running hold their frames and states."""
+    they are back within their bound, as a failed count is: a thread per call that ends 0.3 s
+    later outlives a run of fast calls, and the hundreds still running hold their frames and
+    states. ``gone`` keeps the answer for the thread count's own verdict."""
     __tracebackhide__ = True
     threads = samples.counts.of("threads")
-    if decision.passed or not threads or threads[-1] <= 0:
+    bound = run.settings.bound("threads")
+    if decision.passed or not threads or threads[-1] <= bound:
         return decision
-    baseline = samples.counts.baseline["threads"]
-    if "threads" not in resources.in_flight({"threads": baseline}):
+    limit = samples.counts.baseline["threads"] + bound
+    gone["threads"] = "threads" in resources.in_flight({"threads": limit})
+    if not gone["threads"]:
         return decision
     return verdict.settled(decision, measure.retained_now(samples, run.dropper), threads[-1])
 
 
 def _counts(
-    run: _Run, samples: measure.Samples, first: int, secrets: Callable[[], Secrets]
+    run: _Run,
+    samples: measure.Samples,
+    first: int,
+    secrets: Callable[[], Secrets],
+    gone: dict[str, bool],
 ) -> tuple[ResourceGrowth, ...]:
-    """Each count's verdict; the failed ones explained by a pass of their own."""
+    """Each count's verdict; the failed ones explained by a pass of their own. ``gone``: the
+    kinds already read again after the run (see :func:`_in_flight`)."""
     __tracebackhide__ = True
     settings = run.settings
     decisions = [
@@ -195,11 +207,14 @@ def _counts(
         # What falls back once the calls stop (a thread ending 0.3 s after its call) was in
         # flight, not left open.
         base = samples.counts.baseline
-        gone = resources.in_flight(
-            {d.key: base[d.key] + d.bound for d in decisions if not d.passed and d.key in base}
-        )
+        over = [d for d in decisions if not d.passed and d.key in base]
+        ask = {d.key: base[d.key] + d.bound for d in over if d.key not in gone}
+        fell = resources.in_flight(ask) if ask else set()
+        fell.update(key for key, went in gone.items() if went)
         decisions = [
-            verdict.CountDecision(d.key, True, "flat", 0, d.bound, 0.0) if d.key in gone else d
+            verdict.CountDecision(d.key, True, "flat", 0, d.bound, 0.0)
+            if not d.passed and d.key in fell
+            else d
             for d in decisions
         ]
     failed = tuple(d.key for d in decisions if not d.passed)
