@@ -48,6 +48,12 @@ SCREEN_WARMUP = 1
 #: Measured replays: a counter must rise after every one of them.
 SCREEN_RUNS = 3
 SCREEN_CALLS = SCREEN_WARMUP + SCREEN_RUNS
+#: More replays before the baseline of the first test a process screens, on CPython 3.10: its
+#: frames are heap objects cached per function, and a replay runs pytest's fixture machinery
+#: with generator fixtures alive, which swaps cached frames for bigger recycled ones over a
+#: process's first ~6 replays (~1 KiB of malloc a replay, then none: docs/python-versions.md).
+#: Newer versions keep frames on a stack.
+FIRST_WARMUP = 8 if sys.version_info < (3, 11) else 0
 #: What one counter may rise by after a run and still count as not rising: the counters are
 #: exact, so a clean run's rise is 0 most of the time; these are the largest rises seen on
 #: every measured run of a clean test over Flask's suite (benchmarks/scan.py).
@@ -231,11 +237,15 @@ def screen(
             counts.reset = clear
             if warmup == 0:
                 stack.enter_context(frozen_heap())
+            # Before the last warm-up run, so that the baseline follows a run as every sample
+            # does; the dry run of sampling allocates its first use. A longer warm-up (the
+            # first test of a process, FIRST_WARMUP) samples between all its runs: what the
+            # interpreter settles into depends on what runs between them.
+            sampled = 0 if warmup > SCREEN_WARMUP else warmup - 1
             for call in range(warmup):
-                if call == warmup - 1:
-                    # Before the last warm-up run, so that the baseline follows a run as
-                    # every sample does; the dry run of sampling allocates its first use.
+                if call == sampled:
                     stack.enter_context(frozen_heap())
+                if call >= sampled:
                     counts.sample(0)
                 clear()
                 _replay(fn, call)

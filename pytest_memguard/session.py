@@ -112,6 +112,7 @@ class MemguardSession:
         # The chains to holders explained so far (ids only): tests leaking into one holder
         # share its search.
         self.chains = ChainMemo()
+        self.screened = False  # whether this process screened a test yet (see FIRST_WARMUP)
 
     # -- per item: the marker, its settings, the replay ------------------------------------
 
@@ -234,9 +235,12 @@ class MemguardSession:
         settings = self.layers.settings()
         try:
             fn = self._scan_replay(item)
+            warmup = scan.SCREEN_WARMUP + (0 if self.screened else scan.FIRST_WARMUP)
+            self.screened = True
             with captured_once(item.config) as reset:
-                with scan.deadline(scan.replay_seconds(own_seconds, scan.SCREEN_CALLS)):
-                    shown = scan.screen(fn, reset=reset, threads=threads)
+                replays = warmup + scan.SCREEN_RUNS
+                with scan.deadline(scan.replay_seconds(own_seconds, replays)):
+                    shown = scan.screen(fn, warmup=warmup, reset=reset, threads=threads)
                 suspicion = shown.suspicion()
                 if suspicion:
                     defaults = scan.confirm_defaults(shown, settings.iterations)
@@ -247,7 +251,7 @@ class MemguardSession:
                     )
                     calls = scan.confirm_calls(settings) + scan.confirm_calls(longer)
                     with scan.deadline(scan.replay_seconds(own_seconds, calls)):
-                        self._confirm(item, fn, settings, suspicion, started, longer)
+                        self._confirm(item, fn, settings, suspicion, started, longer, replays)
                     return
         except BaseException as exc:
             if not replay_error(exc) or isinstance(exc, (LeakError, MemguardUsageError)):
@@ -267,11 +271,13 @@ class MemguardSession:
         suspicion: str,
         started: float,
         longer: Settings,
+        replayed: int,
     ) -> None:
         """The full guard on a suspect: confirmed (and explained) or found bounded. A run
         shorter than ``longer`` that finds it bounded is judged again with ``longer``: a
         small leak whose memory also moves in steps (an allocator's sawtooth) rises steadily
-        only over windows of more calls than the screen's rate asked for."""
+        only over windows of more calls than the screen's rate asked for. ``replayed``: the
+        screen's replays, after the test's own call."""
         __tracebackhide__ = True
 
         def finish(result: MemguardResult) -> MemguardResult:
@@ -300,7 +306,7 @@ class MemguardSession:
             fn,
             settings,
             label=TEST_BODY,
-            warmup_done=1 + scan.SCREEN_CALLS,
+            warmup_done=1 + replayed,
             finish=finish,
             fail=self.layers.scan == "fail",
             record_errors=False,
