@@ -47,7 +47,6 @@ from pytest_memguard.verdict import MIN_ITERATIONS, WINDOWS
 SCREEN_WARMUP = 1
 #: Measured replays: a counter must rise after every one of them.
 SCREEN_RUNS = 3
-SCREEN_CALLS = SCREEN_WARMUP + SCREEN_RUNS
 #: More replays before the baseline of the first test a process screens, on CPython 3.10: its
 #: frames are heap objects cached per function, and a replay runs pytest's fixture machinery
 #: with generator fixtures alive, which swaps cached frames for bigger recycled ones over a
@@ -127,6 +126,7 @@ class Screen:
     blocks: tuple[int, ...]
     malloc_bytes: tuple[int, ...]
     tracked: tuple[int, ...]
+    warmup: int = SCREEN_WARMUP  # replays before the baseline
 
     def rises(self) -> dict[str, tuple[int, ...]]:
         """Each counter's rise run by run, named as the reason shows it."""
@@ -193,12 +193,13 @@ class _Counts:
         # With the heap frozen, only what was made since: O(new objects).
         self.values[3 * i + 2] = len(gc.get_objects())
 
-    def screen(self, runs: int) -> Screen:
+    def screen(self, runs: int, warmup: int) -> Screen:
         v = self.values
         return Screen(
             tuple(v[3 * i] - v[0] for i in range(1, runs + 1)),
             tuple(v[3 * i + 1] - v[1] for i in range(1, runs + 1)),
             tuple(v[3 * i + 2] - v[2] for i in range(1, runs + 1)),
+            warmup,
         )
 
 
@@ -237,16 +238,14 @@ def screen(
             counts.reset = clear
             if warmup == 0:
                 stack.enter_context(frozen_heap())
-            # Before the last warm-up run, so that the baseline follows a run as every sample
-            # does; the dry run of sampling allocates its first use. A longer warm-up (the
-            # first test of a process, FIRST_WARMUP) samples between all its runs: what the
-            # interpreter settles into depends on what runs between them.
-            sampled = 0 if warmup > SCREEN_WARMUP else warmup - 1
+            # Sampled before every warm-up run, so that the baseline follows a run as every
+            # sample does (the dry run of sampling allocates its first use), and so that a
+            # longer warm-up (the first test of a process, FIRST_WARMUP) settles into what the
+            # measured runs see: what the interpreter keeps depends on what runs between runs.
             for call in range(warmup):
-                if call == sampled:
+                if call == 0:
                     stack.enter_context(frozen_heap())
-                if call >= sampled:
-                    counts.sample(0)
+                counts.sample(0)
                 clear()
                 _replay(fn, call)
             # Unlike the guard, what the last warm-up run keeps is not frozen: it is that run's
@@ -258,7 +257,7 @@ def screen(
                 counts.sample(i)
     finally:
         saved.restore()
-    return counts.screen(runs)
+    return counts.screen(runs, warmup)
 
 
 def _replay(fn: Callable[[], object], index: int) -> None:
@@ -288,7 +287,7 @@ def clean(settings: Settings, shown: Screen, nodeid: str, seconds: float) -> Mem
         growth_kb=round(retained / 1024, 3),
         limit_kb=settings.max_growth_kb,
         iterations=len(shown.blocks),
-        warmup=SCREEN_WARMUP,
+        warmup=shown.warmup,
         per_call_bytes=round(retained / max(len(shown.blocks), 1), 1),
         shape="flat",
         reason=screened_reason(shown),

@@ -32,6 +32,7 @@ from pytest_memguard.report_redaction import redact_report, redact_result, redac
 from pytest_memguard.result import TEST_BODY, MemguardResult
 from pytest_memguard.retainers import ChainMemo
 from pytest_memguard.run_files import RunFiles
+from pytest_memguard.scan import Screen
 from pytest_memguard.settings import Settings, SettingsError
 
 MARKER = "memguard"
@@ -238,8 +239,7 @@ class MemguardSession:
             warmup = scan.SCREEN_WARMUP + (0 if self.screened else scan.FIRST_WARMUP)
             self.screened = True
             with captured_once(item.config) as reset:
-                replays = warmup + scan.SCREEN_RUNS
-                with scan.deadline(scan.replay_seconds(own_seconds, replays)):
+                with scan.deadline(scan.replay_seconds(own_seconds, warmup + scan.SCREEN_RUNS)):
                     shown = scan.screen(fn, warmup=warmup, reset=reset, threads=threads)
                 suspicion = shown.suspicion()
                 if suspicion:
@@ -251,7 +251,7 @@ class MemguardSession:
                     )
                     calls = scan.confirm_calls(settings) + scan.confirm_calls(longer)
                     with scan.deadline(scan.replay_seconds(own_seconds, calls)):
-                        self._confirm(item, fn, settings, suspicion, started, longer, replays)
+                        self._confirm(item, fn, settings, shown, suspicion, started, longer)
                     return
         except BaseException as exc:
             if not replay_error(exc) or isinstance(exc, (LeakError, MemguardUsageError)):
@@ -268,16 +268,16 @@ class MemguardSession:
         item: pytest.Item,
         fn: Callable[[], object],
         settings: Settings,
+        shown: Screen,
         suspicion: str,
         started: float,
         longer: Settings,
-        replayed: int,
     ) -> None:
         """The full guard on a suspect: confirmed (and explained) or found bounded. A run
         shorter than ``longer`` that finds it bounded is judged again with ``longer``: a
         small leak whose memory also moves in steps (an allocator's sawtooth) rises steadily
-        only over windows of more calls than the screen's rate asked for. ``replayed``: the
-        screen's replays, after the test's own call."""
+        only over windows of more calls than the screen's rate asked for. ``shown``: what the
+        screen read, after replaying the test following its own call."""
         __tracebackhide__ = True
 
         def finish(result: MemguardResult) -> MemguardResult:
@@ -306,7 +306,7 @@ class MemguardSession:
             fn,
             settings,
             label=TEST_BODY,
-            warmup_done=1 + replayed,
+            warmup_done=1 + shown.warmup + len(shown.blocks),
             finish=finish,
             fail=self.layers.scan == "fail",
             record_errors=False,

@@ -30,7 +30,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pytest_memguard.result import Shape
 from pytest_memguard.units import kib
@@ -258,17 +258,15 @@ def settled(decision: Decision, growth_bytes: int, threads: int) -> Decision:
     if decision.passed or growth_bytes > decision.limit_bytes:
         return decision
     shape: Shape = "flat" if growth_bytes < FLAT_BYTES else "plateau"
-    return Decision(
-        True,
-        shape,
-        growth_bytes,
-        decision.limit_bytes,
-        0.0,
-        decision.calls,
-        None,
-        decision.noise_bytes,
-        (),
-        threads,
+    return replace(
+        decision,
+        passed=True,
+        shape=shape,
+        growth_bytes=growth_bytes,
+        rate=0.0,
+        crosses_at=None,
+        steps=(),
+        in_flight=threads,
     )
 
 
