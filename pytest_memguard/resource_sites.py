@@ -38,6 +38,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+from itertools import compress
 from typing import Any
 
 from pytest_memguard import resources
@@ -586,7 +587,7 @@ def _fds(
 
 
 #: Types that own a descriptor and answer ``fileno()`` without side effects.
-_OWNERS = tuple(
+_OWNERS = frozenset(
     t
     for t in (
         getattr(select, "epoll", None),
@@ -601,9 +602,12 @@ _OWNERS = tuple(
 
 #: Owners the garbage collector does not track (``select.epoll`` has no ``tp_traverse``):
 #: found among what tracked objects refer to.
-_UNTRACKED_OWNERS = tuple(
+_UNTRACKED_OWNERS = frozenset(
     t for t in (getattr(select, "epoll", None), getattr(select, "kqueue", None)) if t
 )
+
+#: A class's MRO, read without a lookup on its metaclass (which may be the class itself).
+_MRO = type.__dict__["__mro__"].__get__
 
 
 def _owners(fds: set[int]) -> dict[int, object]:
@@ -614,17 +618,29 @@ def _owners(fds: set[int]) -> dict[int, object]:
     if not fds:
         return owners
     objects = gc.get_objects()
-    for obj in objects:
-        _own(obj, _OWNERS, fds, owners)
+    kinds = _owner_types(set(map(type, objects)))
+    for obj in compress(objects, map(kinds.__contains__, map(type, objects))):
+        _own(obj, fds, owners)
     # Only for a descriptor such an owner could own: walking every referent takes seconds.
     if _UNTRACKED_OWNERS and any(_untracked_kind(fd) for fd in fds - owners.keys()):
-        kinds = set(_UNTRACKED_OWNERS)
         for start in range(0, len(objects), 10_000):  # a chunk's referents at a time
             for ref in gc.get_referents(*objects[start : start + 10_000]):
-                if type(ref) in kinds:
-                    _own(ref, _UNTRACKED_OWNERS, fds, owners)
+                if type(ref) in _UNTRACKED_OWNERS:
+                    _own(ref, fds, owners)
     objects.clear()
     return owners
+
+
+def _owner_types(classes: set[type]) -> set[type]:
+    """The classes that are or derive from one of :data:`_OWNERS`, read from their MRO.
+
+    Not ``issubclass``: ``selectors.BaseSelector`` is an ABC, and an ABC's check reads the
+    class's MRO unguarded. A class that is its own metaclass (h11's sentinels) is left alive
+    by the collector with no MRO once its module is gone, and CPython 3.10 and 3.11 crash on it.
+    Nor ``isinstance``: a lazy proxy (Django's settings) answers ``__class__`` by loading what
+    it wraps, which may raise or run user code.
+    """
+    return {cls for cls in classes if not _OWNERS.isdisjoint(_MRO(cls) or ())}
 
 
 def _untracked_kind(fd: int) -> bool:
@@ -634,17 +650,14 @@ def _untracked_kind(fd: int) -> bool:
         return False
 
 
-def _own(obj: object, kinds: tuple[type, ...], fds: set[int], owners: dict[int, object]) -> None:
-    """Add ``obj`` to ``owners`` if it is one of ``kinds`` and owns one of ``fds``."""
-    # type(), not isinstance(): a lazy proxy (Django's settings) answers __class__ by
-    # loading what it wraps, which may raise or run user code.
-    if issubclass(type(obj), kinds):
-        try:
-            fd = getattr(obj, "fileno")()  # noqa: B009 (typed as object)
-        except Exception:  # closed, or a selector without one (PollSelector)
-            return
-        if fd in fds:
-            owners.setdefault(fd, obj)
+def _own(obj: object, fds: set[int], owners: dict[int, object]) -> None:
+    """Add ``obj`` to ``owners`` if it owns one of ``fds``."""
+    try:
+        fd = getattr(obj, "fileno")()  # noqa: B009 (typed as object)
+    except Exception:  # closed, or a selector without one (PollSelector)
+        return
+    if fd in fds:
+        owners.setdefault(fd, obj)
 
 
 def _connection(events: list[_Event], connect: _Event) -> object:

@@ -251,3 +251,64 @@ def test_randomly_and_timeout_keep_the_verdicts(pytester: pytest.Pytester) -> No
     )
     result.assert_outcomes(failed=1, passed=1)
     result.stdout.fnmatch_lines(["*Using --randomly-seed=*"])
+
+
+def test_a_class_the_collector_left_without_an_mro_is_walked_past(sub) -> None:
+    """A class that is its own metaclass (h11's sentinels) outlives its module with no MRO: the
+    collector clears it and cannot free it. Walking the heap past it must not crash the process
+    (an ABC's subclass check crashed CPython 3.10 and 3.11) nor hide the explanation."""
+    result = sub(
+        "-q",
+        conftest="""
+        import gc
+
+        class Sentinel(type):
+            def __new__(cls, name, bases, namespace):
+                made = super().__new__(cls, name, bases, namespace)
+                made.__class__ = made
+                return made
+
+        class Gone(Sentinel, metaclass=Sentinel):
+            pass
+
+        del Gone
+        gc.collect()
+        """,
+        test_zombie="""
+        import gc
+        import os
+        import select
+
+        import pytest
+
+        KEPT = []
+
+        def test_the_class_is_there():
+            (gone,) = [o for o in gc.get_objects() if type(o) is o]
+            assert type.__dict__["__mro__"].__get__(gone) is None
+
+        @pytest.mark.memguard
+        def test_epoll():
+            KEPT.append(select.epoll())
+
+        @pytest.mark.memguard
+        def test_pipe():
+            KEPT.extend(os.pipe())
+
+        @pytest.mark.memguard
+        def test_bytes():
+            KEPT.append(bytearray(512))
+        """,
+    )
+    result.assert_outcomes(passed=1, failed=3)
+    result.stdout.fnmatch_lines(
+        [
+            "*still growing: +1 file descriptor per call (eventpoll)*",
+            "*x eventpoll, made at test_zombie.py:15*",
+            "*still growing: +2 file descriptors per call (pipe (os.pipe))*",
+            "*bytearray*+50 objects*",
+            "*.KEPT*list (+50 items*",
+        ],
+        consecutive=False,
+    )
+    result.stdout.no_fnmatch_line("*INTERNALERROR*")
