@@ -6,7 +6,8 @@ Two stages, as CPython's ``regrtest -R`` and then the marker:
   function-scoped fixtures each time) and reads three exact counters after each measured run,
   with the heap frozen so that each collection costs what the run made: pymalloc blocks, the
   C allocator's bytes in use, and the gc-tracked objects made since the freeze. A test is a
-  **suspect** when one counter rose on every measured run by more than its noise floor;
+  **suspect** when one counter rose on every measured run by more than its noise floor. A test
+  none of whose counters rose after a measured run cannot be one: its screen stops there;
 * suspects only are **confirmed** by the full guard (the marker's settings, fresh fixtures),
   and explained as a marked test is.
 
@@ -59,6 +60,8 @@ FIRST_WARMUP = 8 if sys.version_info < (3, 11) else 0
 NOISE_BLOCKS = 0
 NOISE_MALLOC_BYTES = 1024
 NOISE_TRACKED = 0
+#: The floors in the order the counters are read (see ``_Counts``).
+_FLOORS = (NOISE_BLOCKS, NOISE_MALLOC_BYTES, NOISE_TRACKED)
 
 #: The C allocator's bytes move with fragmentation and buffers that a bounded structure
 #: reallocates: its rises must also be steady (the smallest at least 1/STEADY of the largest),
@@ -177,21 +180,30 @@ class _Counts:
 
     def __init__(self, runs: int, reset: Callable[[], None], threads: int | None) -> None:
         self.values = array("q", bytes(8 * 3 * (runs + 1)))
+        #: Per counter, whether it rose past its floor on every measured run so far.
+        self.rising = array("b", bytes(3))
         self.reset = reset
         self.drop_caches = CacheDropper()
         self.threads = ThreadsGone(threads)
 
-    def sample(self, i: int) -> None:
+    def sample(self, i: int) -> bool:
+        """Read the counters after run ``i`` (0: the baseline); whether one of them has risen
+        past its floor on every measured run so far, so that the test may still be a suspect.
+        The baseline's samples read the flags too: no line of this runs first in a series."""
         self.reset()
         gc.collect()
         self.threads()  # an async view's event loop thread ends (see measure.ThreadsGone)
         sys._clear_type_cache()  # names looked up by the run are not its leak
         self.drop_caches()  # nor the known caches it filled (re, typing, urllib...)
         gc.collect()
-        self.values[3 * i] = sys.getallocatedblocks()
-        self.values[3 * i + 1] = malloc_in_use()
+        v, at = self.values, 3 * i
+        v[at] = sys.getallocatedblocks()
+        v[at + 1] = malloc_in_use()
         # With the heap frozen, only what was made since: O(new objects).
-        self.values[3 * i + 2] = len(gc.get_objects())
+        v[at + 2] = len(gc.get_objects())
+        for k in range(3):
+            self.rising[k] = i == 0 or (self.rising[k] and v[at + k] - v[at + k - 3] > _FLOORS[k])
+        return any(self.rising)
 
     def screen(self, runs: int, warmup: int) -> Screen:
         v = self.values
@@ -211,7 +223,8 @@ def screen(
     reset: Callable[[], None] | None = None,
     threads: int | None = None,
 ) -> Screen:
-    """Replay ``fn`` ``warmup + runs`` times and read the counters after each measured run.
+    """Replay ``fn`` ``warmup + runs`` times and read the counters after each measured run;
+    stop after the first measured run that no counter rose on (the test is clean then).
 
     An exception of a replay propagates (the caller makes it "not replayable"); warnings the
     replays raise are dropped: the test's own call showed them, and pytest would keep one
@@ -250,11 +263,14 @@ def screen(
                 _replay(fn, call)
             # Unlike the guard, what the last warm-up run keeps is not frozen: it is that run's
             # fixtures, torn down by the first measured run, and frozen garbage stays.
+            measured = iter(range(1, runs + 1))  # made before the baseline: it is one block
             counts.sample(0)
-            for i in range(1, runs + 1):
+            for i in measured:
                 clear()
                 _replay(fn, warmup + i - 1)
-                counts.sample(i)
+                if not counts.sample(i):
+                    runs = i  # no counter can rise on every run any more: clean
+                    break
     finally:
         saved.restore()
     return counts.screen(runs, warmup)
@@ -473,7 +489,9 @@ class Summary:
 
 def screened_reason(shown: Screen) -> str:
     """The reason of a test the screen found clean."""
-    return f"clean: {kib(shown.retained_bytes / 1024, sign=True)} after {SCREEN_RUNS} runs"
+    runs = len(shown.blocks)
+    retained = kib(shown.retained_bytes / 1024, sign=True)
+    return f"clean: {retained} after {runs} run{'s' * (runs != 1)}"
 
 
 def now() -> float:

@@ -163,3 +163,33 @@ def test_a_deadline_is_not_an_exception_that_code_may_swallow() -> None:
     # the test's own handler, or the explanation's: the deadline goes through it
     with pytest.raises(scan.ReplayTimeout), scan.deadline(0.01), contextlib.suppress(Exception):
         time.sleep(1)
+
+
+def test_the_screen_stops_after_a_run_no_counter_rose_on() -> None:
+    calls = [0]
+
+    def count() -> None:
+        calls[0] += 1  # a small int: cached, nothing kept
+
+    shown = scan.screen(count, warmup=1)
+    assert calls == [2]  # a warm-up run and one measured run: nothing can rise on all three
+    assert shown.blocks == (0,)  # nothing of the screen's own counts
+    assert shown.suspicion() == ""
+    assert scan.screened_reason(shown) == "clean: +0.0 KiB after 1 run"
+
+
+def test_the_screen_reads_every_run_while_a_counter_rises() -> None:
+    kept: list[bytearray] = []
+    shown = scan.screen(lambda: kept.append(bytearray(100)), warmup=1)
+    assert len(kept) == 1 + scan.SCREEN_RUNS
+    assert len(shown.blocks) == scan.SCREEN_RUNS
+    assert shown.suspicion().startswith("rose on every screened run: pymalloc blocks +")
+
+
+def test_the_screen_stops_at_the_first_run_that_kept_nothing() -> None:
+    kept: list[bytearray] = []
+    runs = iter([True, True, False, True, True])  # the warm-up, then two measured runs
+    shown = scan.screen(lambda: kept.append(bytearray(100)) if next(runs) else None, warmup=1)
+    assert len(shown.blocks) == 2
+    assert next(runs) is True  # the fourth and fifth runs were never made
+    assert shown.suspicion() == ""
