@@ -7,6 +7,7 @@ plugin keeps pytest's own captures out of the numbers.
 from __future__ import annotations
 
 import math
+import operator
 from array import array
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
@@ -86,6 +87,7 @@ def guard(
     warmup_done: int = 0,
     seen_warnings: Collection[measure.WarningKey] = (),
     max_explain_calls: int = EXPLAIN_CALLS,
+    steady_explain_calls: int = 0,
     own_threads: Callable[[], Collection[int]] = frozenset,
     roots: Sequence[tuple[str, object]] = (),
     count_resources: bool = True,
@@ -101,7 +103,9 @@ def guard(
     ``secrets`` is called once the run is over, to redact what is shown. An exception raised
     by ``fn`` while a failure is explained is the test's failure: it propagates, noting the
     call and the verdict it interrupted. ``max_explain_calls`` caps the explanation pass
-    (the scan explains dozens of tests, and a steady leak shows its holder in a few calls).
+    (the scan explains dozens of tests, and a steady leak shows its holder in a few calls);
+    ``steady_explain_calls``, if set, caps it further for a run whose every measured call kept
+    more blocks than the one before: each traced call then gains the holder an item.
     ``own_threads`` gives the native ids of threads that
     work for ``fn`` while it waits (a web driver's worker threads): they disturb nothing.
     ``roots`` are named objects a leak trace may start from (the app a web driver drives);
@@ -144,6 +148,8 @@ def guard(
     first = max(settings.warmup, warmup_done) + samples.iterations  # calls made so far
     if not decision.passed:
         calls = min(explain_calls(per_call, samples.iterations), max_explain_calls)
+        if steady_explain_calls and kept_more_every_call(samples.blocks):
+            calls = min(calls, steady_explain_calls)
         found, explanation = _explain(run, calls, first, decision.reason, secrets)
         types = found or types
         first += calls
@@ -372,6 +378,12 @@ def explain_calls(per_call_bytes: float, measured: int) -> int:
     within ``EXPLAIN_MIN_CALLS`` and ``EXPLAIN_CALLS``, and never more than were measured."""
     wanted = math.ceil(EXPLAIN_BYTES / per_call_bytes) if per_call_bytes > 0 else EXPLAIN_CALLS
     return max(1, min(measured, EXPLAIN_CALLS, max(EXPLAIN_MIN_CALLS, wanted)))
+
+
+def kept_more_every_call(blocks: Sequence[int]) -> bool:
+    """Whether every measured call left more pymalloc blocks than the one before; never true
+    of a thinned run, whose calls not sampled read as the last sample."""
+    return bool(blocks) and all(map(operator.lt, (0, *blocks), blocks))
 
 
 def _ignored(dropper: CacheDropper, ignore: IgnoreList, ignored_kb: float) -> tuple[str, ...]:

@@ -83,6 +83,10 @@ CONFIRM_WARMUP = 3
 #: Calls of a confirmed leak's explanation pass (traced, the costliest part): a leak that
 #: rose on every screened run gains its holder an item on each of them.
 SCAN_EXPLAIN_CALLS = 3
+#: ...and of one whose every measured call kept more blocks (traced, each call costs ~45 ms
+#: through Flask's CLI): each call gains its holder an item, and two calls are the fewest in
+#: which a holder gains the two that tell it from a container that changed once.
+STEADY_EXPLAIN_CALLS = 2
 #: The rise each window of the verdict's tail must clear for a leak to show: the noise of a
 #: framework's request path on the guard's counters is a few KiB.
 CONFIRM_NOISE_BYTES = 2 * 1024

@@ -311,6 +311,7 @@ class MemguardSession:
             fail=self.layers.scan == "fail",
             record_errors=False,
             max_explain_calls=scan.SCAN_EXPLAIN_CALLS,
+            steady_explain_calls=scan.STEADY_EXPLAIN_CALLS,
             longer=lambda r: (
                 longer if r.passed and settings.iterations < longer.iterations else None
             ),
@@ -353,6 +354,7 @@ class MemguardSession:
         fail: bool = True,
         record_errors: bool = True,
         max_explain_calls: int = EXPLAIN_CALLS,
+        steady_explain_calls: int = 0,
         own_threads: Callable[[], Collection[int]] = frozenset,
         roots: Sequence[tuple[str, object]] = (),
         longer: Callable[[MemguardResult], Settings | None] | None = None,
@@ -393,6 +395,7 @@ class MemguardSession:
                     warmup_done=warmup_done,
                     seen_warnings=seen_warnings,
                     max_explain_calls=max_explain_calls,
+                    steady_explain_calls=steady_explain_calls,
                     own_threads=own_threads,
                     roots=roots,
                     memo=self.chains,
@@ -437,6 +440,7 @@ class MemguardSession:
                 fail=fail,
                 record_errors=record_errors,
                 max_explain_calls=max_explain_calls,
+                steady_explain_calls=steady_explain_calls,
                 own_threads=own_threads,
                 roots=roots,
             )

@@ -11,7 +11,12 @@ import pytest
 
 from pytest_memguard import resources
 from pytest_memguard.explain import explain
-from pytest_memguard.guard import EXPLAIN_CALLS, EXPLAIN_MIN_CALLS, explain_calls
+from pytest_memguard.guard import (
+    EXPLAIN_CALLS,
+    EXPLAIN_MIN_CALLS,
+    explain_calls,
+    kept_more_every_call,
+)
 from pytest_memguard.redact import Secrets
 from pytest_memguard.result import TypeGrowth
 
@@ -173,3 +178,19 @@ def test_the_reads_run_in_the_callers_thread_when_no_thread_can_start(
 
     monkeypatch.setattr(_thread, "start_new_thread", refuse)
     assert _shallow(threading.get_ident) == threading.get_ident()
+
+
+@pytest.mark.parametrize(
+    ("blocks", "steady"),
+    [
+        ((1, 2, 3), True),
+        ((2, 4, 7, 9), True),
+        ((1, 1, 2), False),  # a call that kept nothing
+        ((0, 1, 2), False),  # the first call kept nothing either
+        ((3, 3, 3, 6, 6, 6), False),  # a thinned run: calls not sampled repeat the last sample
+        ((2, 1, 3), False),
+        ((), False),
+    ],
+)
+def test_a_run_is_steady_when_every_call_kept_more(blocks: tuple[int, ...], steady: bool) -> None:
+    assert kept_more_every_call(blocks) is steady

@@ -11,6 +11,8 @@ import sys
 
 import pytest
 
+from pytest_memguard import scan
+
 SUITE = """
 import pytest
 
@@ -199,6 +201,10 @@ def test_json_and_baseline_carry_every_scanned_test(sub, pytester: pytest.Pytest
         "test_second_call_fails": "not replayable",
     }
     assert all(t["scan_seconds"] >= 0 for t in data["tests"])
+    # A leak kept on every call is explained over the fewest calls that name its holder.
+    (leak,) = [t for t in data["tests"] if t["scan"] == "confirmed"]
+    assert leak["explain_calls"] == scan.STEADY_EXPLAIN_CALLS
+    assert "  ├─ .LOG                     list (+2 items" in leak["explanation"][2]
     baseline = json.loads((pytester.path / "base.json").read_text())
     # tests measured by the scan; the not replayable one has no numbers to keep
     assert set(baseline["tests"]) == {
@@ -536,15 +542,19 @@ def test_leaks_less_after_the_screen():
 
 
 def test_a_suspect_found_bounded_by_a_short_confirmation_is_judged_again_at_full_length(
-    sub,
+    sub, pytester: pytest.Pytester
 ) -> None:
     """The screen's rate sets a short confirmation (16 calls, windows of 2): a leak of three
     strings every third call then leaves windows without a rise and looks bounded. A suspect
     found bounded by a run shorter than the default is judged again with the default. (With
     two strings, ~43 B a call, the full run once found a plateau on a loaded CPython 3.10.)"""
-    result = sub("--memguard-scan=report", test_slower=SLOWER_LEAK)
+    result = sub("--memguard-scan=report", "--memguard-json=out.json", test_slower=SLOWER_LEAK)
     result.assert_outcomes(passed=2)
     section = _section(result)
     text = "\n".join(section)
     assert section[1].startswith("  LEAK test_slower.py::test_leaks_less_after_the_screen:"), text
     assert section[2] == "    held by module test_slower.KEPT", text
+    # A leak that skips calls is not explained over the steady leak's fewer calls.
+    tests = json.loads((pytester.path / "out.json").read_text())["tests"]
+    (leak,) = [t for t in tests if t["scan"] == "confirmed"]
+    assert leak["explain_calls"] == scan.SCAN_EXPLAIN_CALLS
