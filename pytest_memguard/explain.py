@@ -125,7 +125,7 @@ def explain(
         lengths.clear()
     types = census.retained_types(retained)
     retained.clear()
-    sites = _sites(before, after)
+    sites = _sites(before, after, calls)
     del before, after
     found = holders(
         [(added, holder) for added, holder in grown if added >= min_added],
@@ -216,7 +216,9 @@ def _visible(frame: tracemalloc.Frame) -> bool:
     return not is_hidden(frame.filename)
 
 
-def _sites(before: tracemalloc.Snapshot, after: tracemalloc.Snapshot) -> tuple[str, ...]:
+def _sites(
+    before: tracemalloc.Snapshot, after: tracemalloc.Snapshot, calls: int
+) -> tuple[str, ...]:
     # Traceback frames run from the oldest to the most recent call. Allocations made only by
     # pytest, pluggy or this plugin (the fixtures of the last replay) are never shown, nor do
     # they set the bar for the others.
@@ -225,6 +227,9 @@ def _sites(before: tracemalloc.Snapshot, after: tracemalloc.Snapshot) -> tuple[s
         for stat in after.compare_to(before, "traceback")
         if stat.size_diff > 0 and (frames := [f for f in reversed(stat.traceback) if _visible(f)])
     ]
+    # A site that kept a block per call or more comes first, then by size: over a short pass a
+    # one-off allocation (a cached frame, a lazily made table) can outweigh a steady leak.
+    stats.sort(key=lambda pair: (pair[0].count_diff >= calls, pair[0].size_diff), reverse=True)
     # Sites far below the largest are one-off allocations, not where the growth comes from.
     floor = max((stat.size_diff for stat, _ in stats), default=0) * SITE_SHARE
     lines: list[str] = []
