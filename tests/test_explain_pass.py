@@ -194,3 +194,30 @@ def test_the_reads_run_in_the_callers_thread_when_no_thread_can_start(
 )
 def test_a_run_is_steady_when_every_call_kept_more(blocks: tuple[int, ...], steady: bool) -> None:
     assert kept_more_every_call(blocks) is steady
+
+
+def test_a_site_that_kept_a_block_per_call_comes_before_a_larger_one_off(
+    module: types.ModuleType,
+) -> None:
+    module.log = []
+    module.table = None
+
+    def once() -> None:
+        module.table = bytes(4096)  # one block, made by the pass's first call only
+
+    def per_call() -> None:
+        module.log.append("x" * 100 + str(len(module.log)))
+
+    def calls() -> None:
+        for _ in range(2):
+            if module.table is None:
+                once()
+            per_call()
+
+    found = explain(calls, Secrets(), calls=2)
+    first = next(line for line in found.sites if not line.startswith(" "))
+    assert first.endswith(f"test_explain_pass.py:{per_call.__code__.co_firstlineno + 1}")
+    assert any(
+        line.endswith(f"test_explain_pass.py:{once.__code__.co_firstlineno + 1}")
+        for line in found.sites
+    )  # the one-off is still shown, after it
