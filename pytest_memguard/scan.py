@@ -62,6 +62,12 @@ NOISE_MALLOC_BYTES = 1024
 NOISE_TRACKED = 0
 #: The floors in the order the counters are read (see ``_Counts``).
 _FLOORS = (NOISE_BLOCKS, NOISE_MALLOC_BYTES, NOISE_TRACKED)
+#: Measured runs on which each counter (in ``_FLOORS`` order) may stay at its floor and the test
+#: still be a suspect: a pymalloc block is sometimes freed or made by other work during a run
+#: (an event loop's), so a leak of one small object a call reads +0 on one run in ten (a 64-byte
+#: plant in Flask-HTTPAuth's async tests: 2 to 4 of 118 exercising tests missed), and then a
+#: rise on every other run, and by one block a run overall less that one, makes a suspect.
+MISSES_ALLOWED = (1, 0, 0)
 
 #: The C allocator's bytes move with fragmentation and buffers that a bounded structure
 #: reallocates: its rises must also be steady (the smallest at least 1/STEADY of the largest),
@@ -144,17 +150,12 @@ class Screen:
         }
 
     def suspicion(self) -> str:
-        """Why this test is a suspect, or "" when no counter rose on every run."""
-        floors = {
-            "pymalloc blocks": NOISE_BLOCKS,
-            "malloc bytes": NOISE_MALLOC_BYTES,
-            "gc-tracked objects": NOISE_TRACKED,
-        }
+        """Why this test is a suspect, or "" when no counter rose on every run (but the one
+        :data:`MISSES_ALLOWED` spares)."""
         risen = [
             f"{name} +{', +'.join(f'{r:,}' for r in steps)}"
-            for name, steps in self.rises().items()
-            if steps
-            and all(r > floors[name] for r in steps)
+            for counter, (name, steps) in enumerate(self.rises().items())
+            if _rose(steps, _FLOORS[counter], MISSES_ALLOWED[counter])
             and (name != "malloc bytes" or min(steps) * STEADY >= max(steps))
         ]
         return f"rose on every screened run: {'; '.join(risen)}" if risen else ""
@@ -165,7 +166,7 @@ class Screen:
         a step taken for a fast leak would shorten the confirmation below what a slow one
         needs (a 64-byte-a-call leak on CPython 3.10 was then found "bounded" on 50 calls).
         A leak of large buffers alone gets the full length."""
-        return max(min(_steps(self.blocks), default=0), 0) * BLOCK_BYTES
+        return min((r for r in _steps(self.blocks) if r > 0), default=0) * BLOCK_BYTES
 
     @property
     def retained_bytes(self) -> int:
@@ -179,21 +180,30 @@ def _steps(series: Sequence[int]) -> tuple[int, ...]:
     return tuple(b - a for a, b in zip((0, *series), series, strict=False))
 
 
+def _rose(steps: Sequence[int], floor: int, misses: int) -> bool:
+    """Whether a counter rose past ``floor`` on every run but ``misses`` of them; a run
+    spared must leave the rise over all runs at least one a run less one."""
+    missed = sum(r <= floor for r in steps)
+    if not steps or missed > misses or len(steps) - missed < min(2, len(steps)):
+        return False
+    return missed == 0 or sum(steps) >= len(steps) - 1
+
+
 class _Counts:
     """The three counters after each run, preallocated so that reading them retains nothing."""
 
     def __init__(self, runs: int, reset: Callable[[], None], threads: int | None) -> None:
         self.values = array("q", bytes(8 * 3 * (runs + 1)))
-        #: Per counter, whether it rose past its floor on every measured run so far.
-        self.rising = array("b", bytes(3))
+        #: Per counter, the measured runs so far on which it stayed at its floor.
+        self.misses = array("b", bytes(3))
         self.reset = reset
         self.drop_caches = CacheDropper()
         self.threads = ThreadsGone(threads)
 
     def sample(self, i: int) -> bool:
         """Read the counters after run ``i`` (0: the baseline); whether one of them has risen
-        past its floor on every measured run so far, so that the test may still be a suspect.
-        The baseline's samples read the flags too: no line of this runs first in a series."""
+        past its floor on every measured run so far (but those :data:`MISSES_ALLOWED`), so
+        that the test may still be a suspect. The baseline's samples run every line too."""
         self.reset()
         gc.collect()
         self.threads()  # an async view's event loop thread ends (see measure.ThreadsGone)
@@ -205,9 +215,12 @@ class _Counts:
         v[at + 1] = malloc_in_use()
         # With the heap frozen, only what was made since: O(new objects).
         v[at + 2] = len(gc.get_objects())
+        still = False
         for k in range(3):
-            self.rising[k] = i == 0 or (self.rising[k] and v[at + k] - v[at + k - 3] > _FLOORS[k])
-        return any(self.rising)
+            step = v[at + k] - v[at + k - 3]  # at the baseline, a number not used
+            self.misses[k] = 0 if i == 0 else self.misses[k] + (step <= _FLOORS[k])
+            still = still or self.misses[k] <= MISSES_ALLOWED[k]
+        return still
 
     def screen(self, runs: int, warmup: int) -> Screen:
         v = self.values
