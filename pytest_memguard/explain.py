@@ -230,10 +230,9 @@ def _sites(
     # A site that kept a block per call or more comes first, then by size: over a short pass a
     # one-off allocation (a cached frame, a lazily made table) can outweigh a steady leak.
     stats.sort(key=lambda pair: (pair[0].count_diff >= calls, pair[0].size_diff), reverse=True)
-    # Sites far below the largest are one-off allocations, not where the growth comes from;
-    # the largest of those that kept a block per call sets the bar, when there is one.
-    steady = [stat.size_diff for stat, _ in stats if stat.count_diff >= calls]
-    floor = max(steady or [stat.size_diff for stat, _ in stats] or [0]) * SITE_SHARE
+    # Sites far below the first (the largest that kept a block per call, if one did) are
+    # one-off allocations, not where the growth comes from.
+    floor = stats[0][0].size_diff * SITE_SHARE if stats else 0
     lines: list[str] = []
     for stat, frames in stats:
         if stat.size_diff < floor:

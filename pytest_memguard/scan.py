@@ -6,8 +6,9 @@ Two stages, as CPython's ``regrtest -R`` and then the marker:
   function-scoped fixtures each time) and reads three exact counters after each measured run,
   with the heap frozen so that each collection costs what the run made: pymalloc blocks, the
   C allocator's bytes in use, and the gc-tracked objects made since the freeze. A test is a
-  **suspect** when one counter rose on every measured run by more than its noise floor. A test
-  none of whose counters rose after a measured run cannot be one: its screen stops there;
+  **suspect** when one counter rose on every measured run by more than its noise floor
+  (pymalloc blocks may miss one: ``MISSES_ALLOWED``). The screen stops as soon as no counter
+  can make the test one any more;
 * suspects only are **confirmed** by the full guard (the marker's settings, fresh fixtures),
   and explained as a marked test is.
 
@@ -46,7 +47,7 @@ from pytest_memguard.verdict import MIN_ITERATIONS, WINDOWS
 
 #: Replays before the counters' baseline (the test's own call is one more): caches fill.
 SCREEN_WARMUP = 1
-#: Measured replays: a counter must rise after every one of them.
+#: Measured replays: a counter must rise after every one of them (but ``MISSES_ALLOWED``).
 SCREEN_RUNS = 3
 #: More replays before the baseline of the first test a process screens, on CPython 3.10: its
 #: frames are heap objects cached per function, and a replay runs pytest's fixture machinery
@@ -65,8 +66,8 @@ _FLOORS = (NOISE_BLOCKS, NOISE_MALLOC_BYTES, NOISE_TRACKED)
 #: Measured runs on which each counter (in ``_FLOORS`` order) may stay at its floor and the test
 #: still be a suspect: a pymalloc block is sometimes freed or made by other work during a run
 #: (an event loop's), so a leak of one small object a call reads +0 on one run in ten (a 64-byte
-#: plant in Flask-HTTPAuth's async tests: 2 to 4 of 118 exercising tests missed), and then a
-#: rise on every other run, and by one block a run overall less that one, makes a suspect.
+#: plant in Flask-HTTPAuth's async tests: 2 to 4 of 118 exercising tests missed). Blocks that
+#: rose on every other run, and by at least one a run less one over all runs, make a suspect.
 MISSES_ALLOWED = (1, 0, 0)
 
 #: The C allocator's bytes move with fragmentation and buffers that a bounded structure
@@ -241,7 +242,7 @@ def screen(
     threads: int | None = None,
 ) -> Screen:
     """Replay ``fn`` ``warmup + runs`` times and read the counters after each measured run;
-    stop after the first measured run that no counter rose on (the test is clean then).
+    stop as soon as no counter can make the test a suspect (it is clean then).
 
     An exception of a replay propagates (the caller makes it "not replayable"); warnings the
     replays raise are dropped: the test's own call showed them, and pytest would keep one
@@ -286,7 +287,7 @@ def screen(
                 clear()
                 _replay(fn, warmup + i - 1)
                 if not counts.sample(i):
-                    runs = i  # no counter can rise on every run any more: clean
+                    runs = i  # no counter can make it a suspect any more: clean
                     break
     finally:
         saved.restore()
