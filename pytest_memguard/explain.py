@@ -221,7 +221,15 @@ def _sites(
 ) -> tuple[str, ...]:
     # Traceback frames run from the oldest to the most recent call. Allocations made only by
     # pytest, pluggy or this plugin (the fixtures of the last replay) are never shown, nor do
-    # they set the bar for the others.
+    # they set the bar for the others. What the pass allocated itself (its list of the objects
+    # the calls left, the first snapshot) is never a site, even where a user's line called it
+    # (``memguard.run``): tracemalloc's filters match the allocating frame. What a driver made
+    # for the calls (an Authorization header the app keeps) is still shown.
+    own = tuple(
+        tracemalloc.Filter(False, code.co_filename)  # as the frames name them
+        for code in (explain.__code__, tracemalloc.take_snapshot.__code__)
+    )
+    before, after = before.filter_traces(own), after.filter_traces(own)
     stats = [
         (stat, frames)
         for stat in after.compare_to(before, "traceback")

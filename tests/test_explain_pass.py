@@ -219,8 +219,29 @@ def test_a_site_that_kept_a_block_per_call_comes_before_a_larger_one_off(
     explain(lambda: None, Secrets(), calls=2)
     found = explain(calls, Secrets(), calls=2)
     first = next(line for line in found.sites if not line.startswith(" "))
-    assert first.endswith(f"test_explain_pass.py:{per_call.__code__.co_firstlineno + 1}")
+    per_call_line = f"test_explain_pass.py:{per_call.__code__.co_firstlineno + 1}"
+    assert first.endswith(per_call_line), found.sites
     assert any(
         line.endswith(f"test_explain_pass.py:{once.__code__.co_firstlineno + 1}")
         for line in found.sites
-    )  # the one-off is still shown, after it
+    ), found.sites  # the one-off is still shown, after it
+
+
+def test_what_the_pass_itself_keeps_is_never_a_site_of_the_callers_line(
+    module: types.ModuleType,
+) -> None:
+    # Called from user code (``memguard.run`` in a test), every allocation of the pass's own
+    # (its list of the objects the calls left, its first snapshot) has only the caller's line
+    # left once the plugin's frames are hidden: it must not be shown as an allocation site.
+    module.kept = []
+
+    def calls() -> None:
+        for n in range(2):
+            module.kept.append({"n": n})
+
+    found = explain(calls, Secrets(), calls=2)
+    line = test_what_the_pass_itself_keeps_is_never_a_site_of_the_callers_line.__code__
+    caller = f"test_explain_pass.py:{line.co_firstlineno + 12}"
+    heads = [site for site in found.sites if not site.startswith(" ")]
+    assert heads, "the leak itself has a site"
+    assert not any(site.endswith(caller) for site in heads), found.sites
