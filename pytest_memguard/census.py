@@ -54,9 +54,9 @@ def tracked_growth(limit: int = TOP_TYPES) -> tuple[TypeGrowth, ...]:
     return tuple(rows[:limit])
 
 
-def _noise(count: int, size: int) -> bool:
+def _noise(count: int, size: int, min_count: int = 2) -> bool:
     """A lone small object is interpreter or census churn (a context, a cell), not a trend."""
-    return count < 2 and size < NOISE_BYTES
+    return count < min_count and size < NOISE_BYTES
 
 
 def _type_name(cls: type) -> str:
@@ -118,10 +118,13 @@ def _untracked(objects: list[object]) -> list[object]:
     return list(compress(objects, map(operator.not_, map(gc.is_tracked, objects))))
 
 
-def retained_types(objects: list[object], limit: int = TOP_TYPES) -> tuple[TypeGrowth, ...]:
+def retained_types(
+    objects: list[object], limit: int = TOP_TYPES, *, min_count: int = 2
+) -> tuple[TypeGrowth, ...]:
     """Count and size ``objects`` by type (pympler), with how many of each the gc tracks.
 
-    An object listed twice counts once.
+    An object listed twice counts once. A type with fewer than ``min_count`` small objects is
+    churn (over one call, a leak of one object a call has only one).
     """
     objects = list({id(o): o for o in objects}.values())
     tracked = {
@@ -130,7 +133,7 @@ def retained_types(objects: list[object], limit: int = TOP_TYPES) -> tuple[TypeG
     }
     rows = []
     for name, count, size in summary.summarize(objects):  # type: ignore[no-untyped-call]
-        if _noise(count, size):
+        if _noise(count, size, min_count):
             continue
         rows.append(TypeGrowth(_short(name), count, size, "pympler", tracked.get(name, 0)))
     objects.clear()

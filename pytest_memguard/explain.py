@@ -18,6 +18,7 @@ import time
 import tracemalloc
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import compress
 from typing import TypeVar
 
 from pytest_memguard import census, resources
@@ -68,6 +69,8 @@ def explain(
     secrets: Secrets,
     *,
     calls: int,
+    lead: Callable[[], None] | None = None,
+    lead_calls: int = 0,
     drop_caches: Callable[[], None] = lambda: None,
     ignore: IgnoreList | None = None,
     roots: Sequence[tuple[str, object]] = (),
@@ -83,12 +86,17 @@ def explain(
     old entry for each new one keeps the memory over the bound, yet gains nothing. ``roots``
     are named objects a leak trace may start from besides the modules (a driven app);
     ``memo`` has the chains to holders traced earlier in the run (see ``ChainMemo``).
+
+    ``lead`` makes ``lead_calls`` more calls first, untraced: a holder must gain an item on two
+    calls to be told from a container that changed once, but the types and the sites of a
+    leak that keeps more on every call are as plain in one traced call, which costs ~10 times
+    an untraced one. What the lead calls made is frozen with the rest before tracing starts.
     """
     ignore = ignore if ignore is not None else IgnoreList()
     skipped = {id(x) for x in ignore.resolve()}
     lengths = Lengths()
     drop_caches()
-    gc.collect()
+    gc.collect()  # a full collection: old garbage would make the heap's reads cost more
     threads = ThreadsGone()
     was_tracing = tracemalloc.is_tracing()
     made: list[object] = []
@@ -96,16 +104,21 @@ def explain(
     replaced: list[tuple[int, object]] = []
     # A holder gains an item on at least one call in ten (a leak every 10th call); a container
     # that gained once or twice is churn.
-    min_added = max(2, calls // 10)
+    min_added = max(2, (lead_calls + calls) // 10)
     # A full cache that keeps the memory over the bound holds many entries, all of them new
     # once the pass has cycled through it; smaller containers that changed are per-call state.
     min_new = max(min_added, MIN_REPLACED)
     try:
         lengths.take(min_items=min_new)
-        if not was_tracing:
-            tracemalloc.start(FRAMES)
-        before = tracemalloc.take_snapshot()
         with frozen_heap() as froze:
+            if lead is not None:
+                lead()
+                gc.collect()
+            if not was_tracing:
+                tracemalloc.start(FRAMES)
+            before = tracemalloc.take_snapshot()
+            if froze:
+                gc.freeze()  # nor are the lead calls' objects or the snapshot what the calls made
             run_calls()
             gc.collect()
             threads()  # the event loop threads of async views end: not holders either
@@ -123,7 +136,7 @@ def explain(
             tracemalloc.stop()
         made.clear()
         lengths.clear()
-    types = census.retained_types(retained)
+    types = census.retained_types(retained, min_count=min(calls, 2))
     retained.clear()
     sites = _sites(before, after, calls)
     del before, after
@@ -155,6 +168,9 @@ def _left_by_pass(
         gained.extend(new_items(holder, _allocated_in_pass)[1])
     retained = census.new_objects(made, gained, _allocated_in_pass)
     gained.clear()
+    # As for the sites: what pytest, pluggy or this plugin made alone (the fixtures and the
+    # request of a replay with fresh fixtures) is not what grew.
+    retained = list(compress(retained, map(_made_by_visible_code, retained)))
     return grown, replaced, retained
 
 
@@ -205,6 +221,11 @@ def _thread_gone(before: int) -> None:
     deadline = time.monotonic() + THREAD_GONE_SECONDS
     while resources.count_threads() > before and time.monotonic() < deadline:
         time.sleep(0.0002)
+
+
+def _made_by_visible_code(obj: object) -> bool:
+    traceback = tracemalloc.get_object_traceback(obj)
+    return traceback is None or any(map(_visible, traceback))
 
 
 def _allocated_in_pass(obj: object) -> bool:

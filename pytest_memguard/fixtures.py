@@ -10,7 +10,8 @@ fixtures stay. The last replay's fixtures are torn down by pytest's own teardown
 
 Private pytest API used, checked on pytest 8.4 and 9.2 (``tests/test_fixtures.py`` fails
 if one of them changes): ``Session._setupstate`` with ``stack``, ``setup(item)`` and
-``teardown_exact(nextitem)``; ``Function._initrequest()``, ``Function._fixtureinfo`` with
+``teardown_exact(nextitem)``; ``Function._initrequest()``, ``Function._request`` (set to
+``False`` once torn down, as pytest's runner does), ``Function._fixtureinfo`` with
 ``argnames`` and ``name2fixturedefs``; ``FixtureDef.scope``, ``_finalizers`` and
 ``cached_result``; ``Stash._storage``; ``Config._tmp_path_factory._next_number``
 (pytest 9: the ``tmp_path`` counter). And one of pluggy's (1.x, checked on 1.7):
@@ -22,7 +23,7 @@ from __future__ import annotations
 import functools
 import os
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -72,6 +73,12 @@ def refresh(item: pytest.Function) -> None:
 
 def _refresh(item: pytest.Function) -> None:
     __tracebackhide__ = True
+    _teardown(item)
+    _setup(item)
+
+
+def _teardown(item: pytest.Function) -> None:
+    __tracebackhide__ = True
     state: Any = item.session._setupstate
     stash: dict[Any, object] = item.stash._storage
     kept = dict(stash)
@@ -95,6 +102,11 @@ def _refresh(item: pytest.Function) -> None:
         # grow CPython 3.12's interned strings (pathlib interns every part) for good.
         shutil.rmtree(made, ignore_errors=True)
         _reuse_number(item, made)
+
+
+def _setup(item: pytest.Function) -> None:
+    __tracebackhide__ = True
+    state: Any = item.session._setupstate
     item._initrequest()
     lengths = _finalizer_lengths(item)
     try:
@@ -254,18 +266,50 @@ def _finished_here(finalizer: object, item: pytest.Function) -> bool:
     )
 
 
-def fresh_call(item: pytest.Function) -> Callable[[], None]:
+class FreshCall:
     """A replay of the test function with fresh function-scoped fixtures for each call."""
-    names = argnames(item)
-    function = item.obj
 
-    def replay() -> None:
+    def __init__(self, item: pytest.Function) -> None:
+        self.item = item
+        self.names = argnames(item)
+
+    def __call__(self) -> None:
         __tracebackhide__ = True
-        refresh(item)
-        funcargs = item.funcargs
-        function(**{name: funcargs[name] for name in names})
+        refresh(self.item)
+        funcargs = self.item.funcargs
+        self.item.obj(**{name: funcargs[name] for name in self.names})
 
-    return replay
+    def release(self) -> None:
+        """Tear down the fixtures the last call set up, as pytest's teardown phase would: what
+        only they hold (the request, the values, an ``app`` and what it made) is gone when an
+        explanation reads the heap. The next call, or :meth:`restore`, sets them up again."""
+        __tracebackhide__ = True
+        histories = _history_lengths(self.item)
+        try:
+            _teardown(self.item)
+            # As pytest's protocol does once a test is torn down: let go of the values and the
+            # request (made by the last call's setup, it is not the code's).
+            self.item.funcargs.clear()
+            self.item._request = False  # type: ignore[assignment]
+        finally:
+            _drop_history(histories)
+
+    def restore(self) -> None:
+        """Set the fixtures up again after :meth:`release`, as a call leaves them for pytest's
+        teardown phase; nothing if they are set up."""
+        __tracebackhide__ = True
+        if self.item in self.item.session._setupstate.stack:
+            return
+        histories = _history_lengths(self.item)
+        try:
+            _setup(self.item)
+        finally:
+            _drop_history(histories)
+
+
+def fresh_call(item: pytest.Function) -> FreshCall:
+    """A replay of the test function with fresh function-scoped fixtures for each call."""
+    return FreshCall(item)
 
 
 def has_function_fixtures(item: pytest.Item) -> bool:

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import math
 import operator
+import sys
 from array import array
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Protocol
 
 from pytest_memguard import census, measure, resource_sites, resources, verdict
 from pytest_memguard.caches import CacheDropper, HolderSizes, IgnoreList, describe
@@ -31,6 +34,20 @@ EXPLAIN_MIN_CALLS = 20
 EXPLAIN_BYTES = 64 * 1024
 #: Growing types a failure message lists (the reports list all the census kept).
 SHOWN_TYPES = 5
+#: Whether a leak that kept more on every call is traced over one call only (see
+#: :func:`explain`). Not on CPython 3.10: a function caches its frame when a call ends, a
+#: block that one traced call cannot tell from a leak's (two can: it is made once).
+TRACE_ONE_CALL = sys.version_info >= (3, 11)
+
+
+class Fixtures(Protocol):
+    """The fixtures a replay sets up anew for each call (a test replayed with fresh ones)."""
+
+    def release(self) -> None:
+        """Tear down those the last call set up: what only they hold is not a leak."""
+
+    def restore(self) -> None:
+        """Set them up again, as a call leaves them; nothing if they are set up."""
 
 
 @dataclass(frozen=True)
@@ -48,12 +65,21 @@ class _Run:
     roots: Sequence[tuple[str, object]] = ()
     count_resources: bool = True
     memo: ChainMemo | None = None
+    fixtures: Fixtures | None = None
 
     def replays(
-        self, calls: int, first: int, reason: str, raised: list[BaseException]
+        self,
+        calls: int,
+        first: int,
+        reason: str,
+        raised: list[BaseException],
+        *,
+        release: bool = True,
     ) -> Callable[[], None]:
         """``calls`` more calls for the explanation pass, numbered on from ``first``; an
-        exception of the code is noted with its call and the verdict, and kept in ``raised``."""
+        exception of the code is noted with its call and the verdict, and kept in ``raised``.
+        With ``release``, the last call's fresh fixtures are torn down after it (see
+        :meth:`restored`)."""
 
         def run_calls() -> None:
             __tracebackhide__ = True
@@ -70,10 +96,21 @@ class _Run:
                         f" verdict: {reason})",
                     )
                     raise
+            if release and self.fixtures is not None:
+                self.fixtures.release()
             if self.reset is not None:
                 self.reset()  # what the last call's capture holds is not the code's
 
         return run_calls
+
+    @contextmanager
+    def restored(self) -> Iterator[None]:
+        """The fixtures set up again after an explanation pass, however it ended."""
+        try:
+            yield
+        finally:
+            if self.fixtures is not None:
+                self.fixtures.restore()
 
 
 def guard(
@@ -92,6 +129,7 @@ def guard(
     roots: Sequence[tuple[str, object]] = (),
     count_resources: bool = True,
     memo: ChainMemo | None = None,
+    fixtures: Fixtures | None = None,
 ) -> MemguardResult:
     """Measure ``fn``, decide, explain a failure, and return the result as plain data.
 
@@ -109,7 +147,9 @@ def guard(
     ``own_threads`` gives the native ids of threads that
     work for ``fn`` while it waits (a web driver's worker threads): they disturb nothing.
     ``roots`` are named objects a leak trace may start from (the app a web driver drives);
-    ``memo`` keeps the chains to holders for the run's later explanations.
+    ``memo`` keeps the chains to holders for the run's later explanations. ``fixtures``: those
+    ``fn`` sets up anew on each call, torn down before an explanation reads what the calls
+    kept (they are not the code's), and set up again after it.
     """
     __tracebackhide__ = True
     if settings.disable:
@@ -128,6 +168,7 @@ def guard(
         roots,
         count_resources,
         memo,
+        fixtures,
     )
     samples, disturbed, ignored_kb = _measure(run)
     gone: dict[str, bool] = {}  # what resources.in_flight found, asked once per kind
@@ -148,11 +189,15 @@ def guard(
     first = max(settings.warmup, warmup_done) + samples.iterations  # calls made so far
     if not decision.passed:
         calls = min(explain_calls(per_call, samples.iterations), max_explain_calls)
+        lead = 0
         if steady_explain_calls and kept_more_every_call(samples.blocks):
             calls = min(calls, steady_explain_calls)
-        found, explanation = _explain(run, calls, first, decision.reason, secrets)
+            if TRACE_ONE_CALL:
+                lead = calls - 1  # the types and sites of such a leak show in one traced call
+        found, explanation = _explain(run, calls, first, decision.reason, secrets, lead)
         types = found or types
         first += calls
+        calls -= lead  # the calls the types and the sites are read over
     counts = _counts(run, samples, first, secrets, gone)
     return MemguardResult(
         passed=decision.passed and all(c.passed for c in counts),
@@ -263,7 +308,9 @@ def _explain_counts(
     __tracebackhide__ = True
     raised: list[BaseException] = []
     try:
-        return resource_sites.explain(run.replays(calls, first, reason, raised), keys, secrets())
+        with run.restored():
+            replays = run.replays(calls, first, reason, raised)
+            return resource_sites.explain(replays, keys, secrets())
     except BaseException as exc:
         if not isinstance(exc, Exception) or any(exc is e for e in raised):
             raise
@@ -348,22 +395,34 @@ def _measure(run: _Run) -> tuple[measure.Samples, str, float]:
 
 
 def _explain(
-    run: _Run, calls: int, first: int, reason: str, secrets: Callable[[], Secrets]
+    run: _Run,
+    calls: int,
+    first: int,
+    reason: str,
+    secrets: Callable[[], Secrets],
+    lead: int = 0,
 ) -> tuple[tuple[TypeGrowth, ...], tuple[str, ...]]:
     """The types and the lines explaining a failed verdict; a fault of the explanation
-    itself never hides the verdict, but the code's own exception is the failure."""
+    itself never hides the verdict, but the code's own exception is the failure. The first
+    ``lead`` of the ``calls`` are not traced (see :func:`explain`)."""
     __tracebackhide__ = True
     raised: list[BaseException] = []
     try:
-        found = explain(
-            run.replays(calls, first, reason, raised),
-            secrets(),
-            calls=calls,
-            drop_caches=run.dropper,
-            ignore=run.ignore,
-            roots=run.roots,
-            memo=run.memo,
-        )
+        with run.restored():
+            found = explain(
+                run.replays(calls - lead, first + lead, reason, raised),
+                secrets(),
+                calls=calls - lead,
+                # The traced call then runs as each of them did: the release after them
+                # would be a path run there first, and CPython 3.10 caches a frame per
+                # function on its first call, a site as large as a small leak's.
+                lead=run.replays(lead, first, reason, raised, release=False) if lead else None,
+                lead_calls=lead,
+                drop_caches=run.dropper,
+                ignore=run.ignore,
+                roots=run.roots,
+                memo=run.memo,
+            )
     except BaseException as exc:
         if not isinstance(exc, Exception) or any(exc is e for e in raised):
             raise  # the code under test raised: that is the failure to show
@@ -421,7 +480,8 @@ def _memory_lines(result: MemguardResult) -> list[str]:
     ]
     if result.types:
         over = result.explain_calls
-        lines.append(f"  top growing types{f' over {over} more calls' if over else ''}:")
+        more = f" over {over} more call{'s' if over != 1 else ''}" if over else ""
+        lines.append(f"  top growing types{more}:")
         shown = result.types[:SHOWN_TYPES]
         width = max(len(t.name) for t in shown)
         for t in shown:

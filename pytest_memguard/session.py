@@ -399,6 +399,7 @@ class MemguardSession:
                     own_threads=own_threads,
                     roots=roots,
                     memo=self.chains,
+                    fixtures=fn if isinstance(fn, fixtures.FreshCall) else None,
                 )
         except BaseException as exc:
             # Only a replay's own exception (noted with its call) is judged again: a warning

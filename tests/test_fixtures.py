@@ -31,6 +31,7 @@ def test_the_pytest_internals_fixtures_py_reads_are_there(
     assert callable(state.setup)
     assert callable(state.teardown_exact)
     assert callable(item._initrequest)
+    assert item._request is request
     assert tuple(item._fixtureinfo.argnames) == ("request", "per_test", "tmp_path")
     defs = item._fixtureinfo.name2fixturedefs
     assert str(defs["per_test"][-1].scope) == "function"
@@ -88,6 +89,47 @@ def test_fresh_call_calls_the_test_function_with_the_new_values(pytester: pytest
             replay()
             assert len(SEEN) == 2 and SEEN[0] is not SEEN[1] and SEEN[0] is not value
             assert len(TORN) == 2  # the first call's and the first replay's
+        """
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider", "-p", "no:randomly")
+    result.assert_outcomes(passed=1)
+
+
+def test_a_released_replay_lets_go_of_its_fixtures_until_restored(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        """
+        import gc, weakref
+        import pytest
+        from pytest_memguard import fixtures
+
+        class Value:
+            pass
+
+        TORN = []
+
+        @pytest.fixture
+        def value():
+            yield Value()
+            TORN.append(1)
+
+        def test_release(request, value):
+            item = request.node
+            item.obj = lambda request, value: None  # what the replay calls
+            replay = fixtures.fresh_call(item)
+            replay()
+            made = weakref.ref(item.funcargs["value"])
+            replay.release()
+            gc.collect()
+            assert len(TORN) == 2  # the test's own values and the replay's: torn down
+            assert made() is None  # and let go of, request and all
+            assert item not in item.session._setupstate.stack
+            replay.restore()
+            assert isinstance(item.funcargs["value"], Value)
+            assert item._request.node is item
+            replay.restore()  # set up already: nothing more
+            assert len(TORN) == 2
         """
     )
     result = pytester.runpytest("-p", "no:cacheprovider", "-p", "no:randomly")

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from pytest_memguard import scan
+from pytest_memguard import guard, scan
 
 SUITE = """
 import pytest
@@ -26,7 +26,7 @@ def test_clean(app):
     app["routes"].append(object())
     assert sum(range(10)) == 45
 
-def test_leak():
+def test_leak(app, tmp_path):  # fresh fixtures: not what it leaks
     LOG.append("x" * 100 + str(len(LOG)))
 
 def test_second_call_fails():
@@ -201,10 +201,19 @@ def test_json_and_baseline_carry_every_scanned_test(sub, pytester: pytest.Pytest
         "test_second_call_fails": "not replayable",
     }
     assert all(t["scan_seconds"] >= 0 for t in data["tests"])
-    # A leak kept on every call is explained over the fewest calls that name its holder.
+    # A leak kept on every call is explained over the fewest calls that name its holder, the
+    # last of them traced: its types and sites are over that one call, and nothing of the
+    # replay's fresh fixtures (pytest's request, its finalizers, the values) is among them.
     (leak,) = [t for t in data["tests"] if t["scan"] == "confirmed"]
-    assert leak["explain_calls"] == scan.STEADY_EXPLAIN_CALLS
+    assert scan.STEADY_EXPLAIN_CALLS == 2
+    assert leak["explain_calls"] == (1 if guard.TRACE_ONE_CALL else 2)
     assert "  ├─ .LOG                     list (+2 items" in leak["explanation"][2]
+    types = [(t["name"], t["count_delta"]) for t in leak["types"]]
+    assert types == [("str", leak["explain_calls"])], leak["types"]  # one string a call
+    sites = leak["explanation"][leak["explanation"].index("allocated at:") + 1 :]
+    heads = [line.split(" at ")[-1] for line in sites if not line.startswith("    ")]
+    assert heads[0] == "test_scan_suite.py:14", sites
+    assert not any("pathlib" in head for head in heads), sites  # tmp_path's strings
     baseline = json.loads((pytester.path / "base.json").read_text())
     # tests measured by the scan; the not replayable one has no numbers to keep
     assert set(baseline["tests"]) == {
