@@ -104,6 +104,7 @@ def _kind(obj: object, kinds: Kinds | None = None) -> _Kind | None:
 
 #: Objects whose referents are read in one C call while looking for untracked dicts.
 _SLICE = 65_536
+_FUNCTION = types.FunctionType
 
 
 def _referents(*objects: object) -> list[object]:
@@ -130,22 +131,26 @@ def _containers(own: Sequence[object] = ()) -> list[list[object]]:
     global, a class attribute, an instance attribute, the cache of an ``lru_cache``. Only an
     exact ``dict`` can be untracked (lists, sets, deques and dict subclasses always are
     tracked), so the untracked ones are the exact dicts among what tracked objects refer to,
-    read in C a slice of the heap at a time.
+    read in C a slice of the heap at a time. Functions are not read: a third of what the heap
+    refers to, and the only dicts of atoms they hold themselves are their annotations, keyword
+    defaults and attributes (a cache kept in a default, a closure or an attribute is held by a
+    tuple, a cell or a ``__dict__`` that the gc tracks, and is found there).
     """
     objects = gc.get_objects()
     kinds = Kinds()
     kind_of = {cls: kind for cls in set(map(type, objects)) if (kind := kinds[cls]) is not None}
     mine = {id(objects), *map(id, own)}
     containers = list(compress(objects, map(kind_of.__contains__, map(type, objects))))
+    holders = list(compress(objects, map(operator.is_not, map(type, objects), repeat(_FUNCTION))))
     untracked: dict[int, object] = {}
-    for start in range(0, len(objects), _SLICE):
-        parts = _referents(*objects[start : start + _SLICE])
+    for start in range(0, len(holders), _SLICE):
+        parts = _referents(*holders[start : start + _SLICE])
         dicts = list(compress(parts, map(operator.is_, map(type, parts), repeat(dict))))
         del parts
         fresh = list(compress(dicts, map(operator.not_, map(gc.is_tracked, dicts))))
         untracked.update(zip(map(id, fresh), fresh, strict=True))
         del dicts, fresh
-    del objects
+    del objects, holders
     containers.extend(untracked.values())
     untracked.clear()
     groups: list[list[object]] = []

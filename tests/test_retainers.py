@@ -44,6 +44,39 @@ def test_untracked_dict_cache_is_found(module: types.ModuleType) -> None:
     assert any(line.startswith("├─ .tokens") and "dict (+40 items" in line for line in lines)
 
 
+@pytest.mark.parametrize("where", ["default", "keyword default", "closure", "attribute"])
+def test_an_untracked_dict_cache_a_function_keeps_is_found(
+    module: types.ModuleType, where: str
+) -> None:
+    # Functions' own referents are not read for untracked dicts: a cache they keep is held
+    # through a tuple, a dict or a cell that the gc tracks.
+    def remembering(seen: dict[str, bool]) -> types.FunctionType:
+        if where == "default":
+
+            def handler(key: str, _seen: dict[str, bool] = seen) -> None:
+                _seen[key] = True
+        elif where == "keyword default":
+
+            def handler(key: str, *, _seen: dict[str, bool] = seen) -> None:
+                _seen[key] = True
+        elif where == "closure":
+
+            def handler(key: str) -> None:
+                seen[key] = True
+        else:
+
+            def handler(key: str) -> None:
+                handler.seen[key] = True  # type: ignore[attr-defined]
+
+            handler.seen = seen  # type: ignore[attr-defined]
+        return handler  # type: ignore[return-value]
+
+    module.handler = remembering({})
+    lines = grow(module, lambda i: module.handler(f"tok{i}"))
+    assert lines[0] == "module memguard_fake_app", lines
+    assert any("dict (+40 items" in line for line in lines), lines
+
+
 def test_class_attribute_path(module: types.ModuleType) -> None:
     class Registry:
         sessions: list[object] = []  # noqa: RUF012 - the leak under test
