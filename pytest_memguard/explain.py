@@ -92,6 +92,7 @@ def explain(
     leak that keeps more on every call are as plain in one traced call, which costs ~10 times
     an untraced one. What the lead calls made is frozen with the rest before tracing starts.
     """
+    __tracebackhide__ = True
     ignore = ignore if ignore is not None else IgnoreList()
     skipped = {id(x) for x in ignore.resolve()}
     lengths = Lengths()

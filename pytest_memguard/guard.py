@@ -81,23 +81,25 @@ class _Run:
         With ``release``, the last call's fresh fixtures are torn down after it (see
         :meth:`restored`)."""
 
+        def noted(step: Callable[[], object], what: str) -> None:
+            __tracebackhide__ = True
+            try:
+                step()
+            except BaseException as exc:
+                raised.append(exc)
+                measure.add_note(
+                    exc, f"memguard: raised {what} (explaining a failed verdict: {reason})"
+                )
+                raise
+
         def run_calls() -> None:
             __tracebackhide__ = True
             for i in range(calls):
                 if self.reset is not None:
                     self.reset()
-                try:
-                    self.fn()
-                except BaseException as exc:
-                    raised.append(exc)
-                    measure.add_note(
-                        exc,
-                        f"memguard: raised on call {first + i + 1} (explaining a failed"
-                        f" verdict: {reason})",
-                    )
-                    raise
+                noted(self.fn, f"on call {first + i + 1}")
             if release and self.fixtures is not None:
-                self.fixtures.release()
+                noted(self.fixtures.release, f"tearing down the fixtures of call {first + calls}")
             if self.reset is not None:
                 self.reset()  # what the last call's capture holds is not the code's
 

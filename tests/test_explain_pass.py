@@ -15,10 +15,12 @@ from pytest_memguard.guard import (
     EXPLAIN_CALLS,
     EXPLAIN_MIN_CALLS,
     explain_calls,
+    guard,
     kept_more_every_call,
 )
 from pytest_memguard.redact import Secrets
 from pytest_memguard.result import TypeGrowth
+from pytest_memguard.settings import Settings
 
 
 def by_name(rows: tuple[TypeGrowth, ...]) -> dict[str, TypeGrowth]:
@@ -245,3 +247,49 @@ def test_what_the_pass_itself_keeps_is_never_a_site_of_the_callers_line(
     heads = [site for site in found.sites if not site.startswith(" ")]
     assert heads, "the leak itself has a site"
     assert not any(site.endswith(caller) for site in heads), found.sites
+
+
+class _Fixtures:
+    """Fresh fixtures as the plugin's replay has them, counting what the guard asks of them."""
+
+    def __init__(self, fail_release: bool = False) -> None:
+        self.released = self.restored = 0
+        self.fail_release = fail_release
+
+    def release(self) -> None:
+        self.released += 1
+        if self.fail_release:
+            raise RuntimeError("a fixture's teardown broke")
+
+    def restore(self) -> None:
+        self.restored += 1
+
+
+def test_a_failed_verdicts_explanation_tears_the_fixtures_down_and_sets_them_up_again() -> None:
+    kept: list[bytes] = []
+    fixtures = _Fixtures()
+    result = guard(
+        lambda: kept.append(bytes(512)), Settings(iterations=20), label="leak", fixtures=fixtures
+    )
+    assert not result.passed
+    assert result.explanation
+    assert (fixtures.released, fixtures.restored) == (1, 1)  # the types' pass; no count failed
+    passing = _Fixtures()
+    assert guard(lambda: None, Settings(iterations=20), label="clean", fixtures=passing).passed
+    assert (passing.released, passing.restored) == (0, 0)  # nothing explained: left as set up
+
+
+def test_a_teardown_that_raises_while_explaining_is_the_failure_with_its_call() -> None:
+    kept: list[bytes] = []
+    fixtures = _Fixtures(fail_release=True)
+    with pytest.raises(RuntimeError, match="teardown broke") as raised:
+        guard(
+            lambda: kept.append(bytes(512)),
+            Settings(iterations=20),
+            label="leak",
+            fixtures=fixtures,
+        )
+    notes = "\n".join(getattr(raised.value, "__notes__", ()))
+    assert "memguard: raised tearing down the fixtures of call" in notes
+    assert "explaining a failed verdict: still growing" in notes
+    assert fixtures.restored == 1  # set up again all the same
