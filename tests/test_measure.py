@@ -382,7 +382,13 @@ def test_a_leak_every_other_call_reads_exactly_through_both_paths() -> None:
         if n % 2:
             keep.append("x" * 97 + str(n))
 
-    samples = measure(call, Loop(warmup=20, iterations=48, on_growth=CacheDropper()))
+    # The counters are the process's: under xdist, the worker's I/O thread unpickling the next
+    # tests mid-run read once as a step of 33 blocks. Such a run is read again (at most twice).
+    for _ in range(3):
+        before = measure_module.other_threads_cpu()
+        samples = measure(call, Loop(warmup=20, iterations=48, on_growth=CacheDropper()))
+        if not measure_module.busy_threads(before, measure_module.other_threads_cpu(), min_ns=1):
+            break
     steps = list(map(operator.sub, samples.blocks[1:], samples.blocks))
     if sys.version_info < (3, 11):  # 3.10's one small step of its own (see above)
         assert sum(step not in (0, 1) for step in steps) <= 1, steps
