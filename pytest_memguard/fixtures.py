@@ -272,12 +272,13 @@ class FreshCall:
     def __init__(self, item: pytest.Function) -> None:
         self.item = item
         self.names = argnames(item)
+        self.function = item.obj
 
     def __call__(self) -> None:
         __tracebackhide__ = True
         refresh(self.item)
         funcargs = self.item.funcargs
-        self.item.obj(**{name: funcargs[name] for name in self.names})
+        self.function(**{name: funcargs[name] for name in self.names})
 
     def release(self) -> None:
         """Tear down the fixtures the last call set up, as pytest's teardown phase would: what
