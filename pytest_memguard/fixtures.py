@@ -23,7 +23,8 @@ from __future__ import annotations
 import functools
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -64,11 +65,8 @@ def refresh(item: pytest.Function) -> None:
     calls of historic hooks the refresh made (see :func:`_history_lengths`).
     """
     __tracebackhide__ = True
-    histories = _history_lengths(item)
-    try:
+    with _history_kept(item):
         _refresh(item)
-    finally:
-        _drop_history(histories)
 
 
 def _refresh(item: pytest.Function) -> None:
@@ -139,9 +137,15 @@ def _history_lengths(item: pytest.Function) -> list[tuple[list[object], int]]:
     return found
 
 
-def _drop_history(histories: list[tuple[list[object], int]]) -> None:
-    for history, length in histories:
-        del history[length:]
+@contextmanager
+def _history_kept(item: pytest.Function) -> Iterator[None]:
+    """The historic hooks' call histories as they were, whatever the block called."""
+    histories = _history_lengths(item)
+    try:
+        yield
+    finally:
+        for history, length in histories:
+            del history[length:]
 
 
 #: The item's own first ``tmp_path`` (the test's normal call), never removed by a refresh.
@@ -285,15 +289,12 @@ class FreshCall:
         only they hold (the request, the values, an ``app`` and what it made) is gone when an
         explanation reads the heap. The next call, or :meth:`restore`, sets them up again."""
         __tracebackhide__ = True
-        histories = _history_lengths(self.item)
-        try:
+        with _history_kept(self.item):
             _teardown(self.item)
-            # As pytest's protocol does once a test is torn down: let go of the values and the
-            # request (made by the last call's setup, it is not the code's).
-            self.item.funcargs.clear()
-            self.item._request = False  # type: ignore[assignment]
-        finally:
-            _drop_history(histories)
+        # As pytest's protocol does once a test is torn down: let go of the values and the
+        # request (made by the last call's setup, it is not the code's).
+        self.item.funcargs.clear()
+        self.item._request = False  # type: ignore[assignment]
 
     def restore(self) -> None:
         """Set the fixtures up again after :meth:`release`, as a call leaves them for pytest's
@@ -301,11 +302,8 @@ class FreshCall:
         __tracebackhide__ = True
         if self.item in self.item.session._setupstate.stack:
             return
-        histories = _history_lengths(self.item)
-        try:
+        with _history_kept(self.item):
             _setup(self.item)
-        finally:
-            _drop_history(histories)
 
 
 def fresh_call(item: pytest.Function) -> FreshCall:

@@ -187,7 +187,7 @@ def guard(
     )
     types = tuple(t for t in samples.tracked if not ignore.type(t.name))
     explanation: tuple[str, ...] = ()
-    calls = 0  # of the explanation pass, run only after a failed verdict
+    traced = 0  # calls of the explanation pass the types and sites are read over
     first = max(settings.warmup, warmup_done) + samples.iterations  # calls made so far
     if not decision.passed:
         calls = min(explain_calls(per_call, samples.iterations), max_explain_calls)
@@ -199,7 +199,7 @@ def guard(
         found, explanation = _explain(run, calls, first, decision.reason, secrets, lead)
         types = found or types
         first += calls
-        calls -= lead  # the calls the types and the sites are read over
+        traced = calls - lead
     counts = _counts(run, samples, first, secrets, gone)
     return MemguardResult(
         passed=decision.passed and all(c.passed for c in counts),
@@ -217,7 +217,7 @@ def guard(
         explanation=explanation,
         ignored=_ignored(run.dropper, ignore, ignored_kb),
         disturbed=disturbed,
-        explain_calls=calls,
+        explain_calls=traced,
         resources=counts,
     )
 
