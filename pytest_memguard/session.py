@@ -238,8 +238,9 @@ class MemguardSession:
             fn = self._scan_replay(item)
             warmup = scan.SCREEN_WARMUP + (0 if self.screened else scan.FIRST_WARMUP)
             self.screened = True
+            replays = warmup + scan.SCREEN_RUNS + scan.MALLOC_MORE_RUNS  # the most it makes
             with captured_once(item.config) as reset:
-                with scan.deadline(scan.replay_seconds(own_seconds, warmup + scan.SCREEN_RUNS)):
+                with scan.deadline(scan.replay_seconds(own_seconds, replays)):
                     shown = scan.screen(fn, warmup=warmup, reset=reset, threads=threads)
                 suspicion = shown.suspicion()
                 if suspicion:

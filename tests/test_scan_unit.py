@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Callable
 
 import pytest
 
@@ -192,6 +193,41 @@ def test_the_screen_reads_every_run_while_a_counter_rises() -> None:
     assert len(kept) == 1 + scan.SCREEN_RUNS
     assert len(shown.blocks) == scan.SCREEN_RUNS
     assert shown.suspicion().startswith("rose on every screened run: pymalloc blocks +")
+
+
+def _growing_buffer(calls: int | None) -> tuple[Callable[[], None], list[int]]:
+    """A body whose buffer grows by 8 KiB on each of its first ``calls`` calls (``None``:
+    on every call): the C allocator's bytes rise, no pymalloc block and no object is kept."""
+    buffer = bytearray()
+    made = [0]
+
+    def grow() -> None:
+        made[0] += 1  # a small int: cached
+        if calls is None or made[0] <= calls:
+            buffer.extend(bytes(8192))
+
+    return grow, made
+
+
+def test_a_buffer_grown_on_the_first_runs_only_is_screened_longer_and_clean() -> None:
+    # Flask's test_error_handling: malloc bytes +2,640, +2,384, +1,616, then none. Confirmed,
+    # it was found bounded after the guard's full length (200 calls, a second).
+    grow, made = _growing_buffer(1 + scan.SCREEN_RUNS)  # the warm-up and the measured runs
+    shown = scan.screen(grow, warmup=1)
+    assert made == [2 + scan.SCREEN_RUNS]  # one more run, which kept nothing: clean
+    assert len(shown.blocks) == scan.SCREEN_RUNS + 1
+    assert shown.risen() == ()
+    assert shown.suspicion() == ""
+
+
+def test_a_buffer_grown_on_every_run_is_still_a_suspect() -> None:
+    grow, made = _growing_buffer(None)
+    shown = scan.screen(grow, warmup=1)
+    runs = scan.SCREEN_RUNS + scan.MALLOC_MORE_RUNS
+    assert made == [1 + runs]
+    assert shown.risen() == (scan.MALLOC,)
+    assert shown.suspicion().startswith("rose on every screened run: malloc bytes +")
+    assert shown.suspicion().count(", +") == runs - 1
 
 
 def test_the_screen_stops_at_the_second_run_that_kept_nothing() -> None:
