@@ -5,9 +5,10 @@
 SUITE defaults to Flask 3.1.2's own tests (``/work/scratch/flask/flask-3.1.2/tests``, run with
 the venv next to it, which pins pytest 8.4.1: Flask's tests import ``_pytest.monkeypatch.notset``,
 gone in pytest 9). It runs the suite plainly and with ``--memguard-scan=report`` (best of
-``--runs`` wall times each), then prints a table: plain and scan seconds, their ratio, the tests
-per scan status, and each confirmed leak with a verification made without memguard: the test is
-run ``VERIFY_CALLS`` more times through pytest's own protocol (every fixture, session ones
+``--runs`` wall times each, every scan right after a plain run), then prints a table: plain and
+scan seconds, their ratio and the median of the pairs' ratios, the tests per scan status, and
+each confirmed leak with a verification made without memguard: the test is run
+``VERIFY_CALLS`` more times through pytest's own protocol (every fixture, session ones
 included, set up and torn down each time) in a process with the plugin off, and the pymalloc
 blocks it leaves per run are counted. A confirmed leak that this loop does not see is a false
 alarm, and the script exits with status 1.
@@ -19,6 +20,7 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -102,14 +104,18 @@ def main() -> int:
         base += ["-n", str(args.workers)]
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "scan.json"
-        plain_runs = [timed([*base, "-p", "no:memguard"], cwd) for _ in range(args.runs)]
+        # Each scan right after a plain run: the machine's speed drifts by 20% to 35% over
+        # minutes, so a pair reads one ratio, and their median is the ratio to quote.
+        plain_runs, scan_runs = [], []
+        for _ in range(args.runs):
+            plain_runs.append(timed([*base, "-p", "no:memguard"], cwd))
+            scan_runs.append(
+                timed([*base, "--memguard-scan=report", f"--memguard-json={report}"], cwd)
+            )
         plain = min(run[0] for run in plain_runs)
         plain_cpu = min(run[2] for run in plain_runs)
-        scan_runs = [
-            timed([*base, "--memguard-scan=report", f"--memguard-json={report}"], cwd)
-            for _ in range(args.runs)
-        ]
         scanned, output, _ = min(scan_runs)
+        pairs = sorted(s[0] / p[0] for p, s in zip(plain_runs, scan_runs, strict=True))
         scan_cpu = min(run[2] for run in scan_runs)
         if not report.exists():
             print(output)
@@ -125,6 +131,10 @@ def main() -> int:
     print(
         f"{plain:8.2f}  {scanned:8.2f}  {scanned / plain:5.1f}x  "
         + "  ".join(f"{counts[s]:>14}" for s in STATUSES)
+    )
+    print(
+        f"ratio of each pair (a plain run, then a scan): {', '.join(f'{r:.1f}x' for r in pairs)};"
+        f" median {statistics.median(pairs):.1f}x"
     )
     print(
         f"CPU s (user+sys, best of {args.runs}): plain {plain_cpu:.2f}, scan {scan_cpu:.2f},"
