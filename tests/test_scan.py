@@ -119,6 +119,29 @@ def test_settles():
     assert "then flat at" in entry["reason"], entry["reason"]
 
 
+def test_a_leak_of_one_growing_buffer_is_confirmed(sub, pytester) -> None:
+    # Only the C allocator's bytes rise (one bytearray, 4 KiB more a call): the screen reads
+    # its extra runs, which rise too, and the full guard confirms it.
+    suite = (
+        FIRST
+        + """
+BUFFER = bytearray()
+
+def test_grows():
+    BUFFER.extend(bytes(4096))
+"""
+    )
+    result = sub("--memguard-scan", "--memguard-json=out.json", test_grows=suite)
+    result.assert_outcomes(passed=1, failed=1)
+    (entry,) = [
+        t
+        for t in json.loads((pytester.path / "out.json").read_text())["tests"]
+        if t["nodeid"].endswith("::test_grows")
+    ]
+    assert entry["scan"] == "confirmed", entry["reason"]
+    assert entry["per_call_bytes"] >= 4096, entry
+
+
 def test_scan_report_mode_never_fails_the_run(sub) -> None:
     suite = SUITE.replace("def test_fails_on_its_own():\n    assert False", "")
     result = sub("--memguard-scan=report", test_scan_suite=suite)
