@@ -295,7 +295,7 @@ def screen(
                 _replay(fn, call)
             # Unlike the guard, what the last warm-up run keeps is not frozen: it is that run's
             # fixtures, torn down by the first measured run, and frozen garbage stays.
-            # Made before the baseline (it is one block), as are the ints it hands out.
+            # Made before the baseline (it is one block); the ints it hands out are cached.
             measured = iter(range(1, runs + MALLOC_MORE_RUNS + 1))
             read = runs
             counts.sample(0)
