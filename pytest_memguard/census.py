@@ -97,21 +97,52 @@ def new_objects(
     return found
 
 
+def held_by(
+    gained: list[object], made: list[object], is_new: Callable[[object], bool]
+) -> list[object]:
+    """The new objects among ``gained`` and those they hold through new objects only: what
+    the holders' growth keeps, without what else the calls left alive (a context's state, a
+    cached last value). ``made`` are the new gc-tracked objects; untracked objects are new
+    when ``is_new`` says so. Tracked objects may form cycles: each is taken once."""
+    made_ids = set(map(id, made))
+    seen: set[int] = set()
+    found: list[object] = []
+    level = list(gained)
+    steps = MAX_WALK
+    while level and steps > 0:
+        del level[steps:]
+        steps -= len(level)
+        fresh = [
+            obj
+            for obj in level
+            if id(obj) not in seen and (id(obj) in made_ids if gc.is_tracked(obj) else is_new(obj))
+        ]
+        seen.update(map(id, fresh))
+        found.extend(fresh)
+        level = _parts(fresh)
+    return found
+
+
 #: Objects whose referents are read in one C call.
 _SLICE = 65_536
 _KEYS = cast(Callable[[object], Iterable[object]], dict.keys)  # C: runs no user code
 
 
 def _untracked_parts(objects: list[object]) -> list[object]:
-    """The untracked objects that ``objects`` refer to, and the keys of the dicts among them
-    (``gc.get_referents`` skips a dict's ``str`` keys)."""
+    """The untracked objects that ``objects`` refer to (see :func:`_parts`)."""
+    return _untracked(_parts(objects))
+
+
+def _parts(objects: list[object]) -> list[object]:
+    """What ``objects`` refer to, and the keys of the dicts among them (``gc.get_referents``
+    skips a dict's ``str`` keys)."""
     parts: list[object] = []
     for start in range(0, len(objects), _SLICE):
         parts.extend(gc.get_referents(*objects[start : start + _SLICE]))
     dict_types = {cls for cls in set(map(type, objects)) if issubclass(cls, dict)}
     dicts = compress(objects, map(dict_types.__contains__, map(type, objects)))
     parts.extend(chain.from_iterable(map(_KEYS, dicts)))
-    return _untracked(parts)
+    return parts
 
 
 def _untracked(objects: list[object]) -> list[object]:

@@ -17,6 +17,7 @@ import sys
 import time
 import tracemalloc
 from collections.abc import Callable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from itertools import compress
 from typing import TypeVar
@@ -131,16 +132,23 @@ def explain(
             if froze:
                 made = gc.get_objects()
         after = tracemalloc.take_snapshot()
-        grown, replaced, retained = _shallow(lambda: _left_by_pass(lengths, made, min_new, skipped))
+        left = _shallow(lambda: _left_by_pass(lengths, made, min_new, min_added, skipped))
     finally:
         if not was_tracing:
             tracemalloc.stop()
         made.clear()
         lengths.clear()
-    types = census.retained_types(retained, min_count=min(calls, 2))
+    grown, replaced, retained, held = left.grown, left.replaced, left.retained, left.held
+    # Over one traced call, a leak keeps one object where the call also left others alive in
+    # place of older ones (a context's state, a value a ContextVar caches): no count tells
+    # them apart, what the holders gained does.
+    types = census.retained_types(
+        held if calls == 1 and held else retained, min_count=min(calls, 2)
+    )
     retained.clear()
-    sites = _sites(before, after, calls)
-    del before, after
+    held.clear()
+    sites = _sites(before, after, calls, left.held_traces)
+    del before, after, left
     found = holders(
         [(added, holder) for added, holder in grown if added >= min_added],
         secrets=secrets,
@@ -154,25 +162,47 @@ def explain(
     return Explanation(types, sites, found)
 
 
+@dataclass
+class _Left:
+    """What the pass left: the containers that grew, those that replaced items without
+    growing, every object it left alive, those of them the holders' growth keeps, and where
+    those were allocated."""
+
+    grown: list[tuple[int, object]]
+    replaced: list[tuple[int, object]]
+    retained: list[object]
+    held: list[object]
+    held_traces: set[tracemalloc.Traceback]
+
+
 def _left_by_pass(
-    lengths: Lengths, made: list[object], min_new: int, skipped: set[int]
-) -> tuple[list[tuple[int, object]], list[tuple[int, object]], list[object]]:
-    """The containers that grew, those that replaced items without growing, and every object
-    the pass left alive. Runs while tracemalloc still traces: whether an untracked object is
-    new is a question to it."""
+    lengths: Lengths, made: list[object], min_new: int, min_added: int, skipped: set[int]
+) -> _Left:
+    """Read what the pass left. Runs while tracemalloc still traces: whether an untracked
+    object is new is a question to it, and so is where an object was allocated."""
     grown = lengths.grown(skip=lambda holder: id(holder) in skipped)
     replaced = lengths.replaced(
         min_new=min_new, is_new=_allocated_in_pass, skip=lambda holder: id(holder) in skipped
     )
     gained = [item for added, holder in grown for item in added_items(holder, added)]
+    # What the holders gained (those that gained enough to be named, as in ``holders``).
+    growth = [
+        item for added, holder in grown if added >= min_added for item in added_items(holder, added)
+    ]
     for _, holder in replaced:
-        gained.extend(new_items(holder, _allocated_in_pass)[1])
+        fresh = new_items(holder, _allocated_in_pass)[1]
+        gained.extend(fresh)
+        growth.extend(fresh)
     retained = census.new_objects(made, gained, _allocated_in_pass)
+    held = census.held_by(growth, made, _allocated_in_pass)
     gained.clear()
+    growth.clear()
     # As for the sites: what pytest, pluggy or this plugin made alone (the fixtures and the
     # request of a replay with fresh fixtures) is not what grew.
     retained = list(compress(retained, map(_made_by_visible_code, retained)))
-    return grown, replaced, retained
+    held = list(compress(held, map(_made_by_visible_code, held)))
+    traces = {t for obj in held if (t := tracemalloc.get_object_traceback(obj)) is not None}
+    return _Left(grown, replaced, retained, held, traces)
 
 
 def _shallow(work: Callable[[], _T]) -> _T:
@@ -239,7 +269,10 @@ def _visible(frame: tracemalloc.Frame) -> bool:
 
 
 def _sites(
-    before: tracemalloc.Snapshot, after: tracemalloc.Snapshot, calls: int
+    before: tracemalloc.Snapshot,
+    after: tracemalloc.Snapshot,
+    calls: int,
+    held: AbstractSet[tracemalloc.Traceback] = frozenset(),
 ) -> tuple[str, ...]:
     # Traceback frames run from the oldest to the most recent call. Allocations made only by
     # pytest, pluggy or this plugin (the fixtures of the last replay) are never shown, nor do
@@ -252,32 +285,49 @@ def _sites(
         for code in (explain.__code__, tracemalloc.take_snapshot.__code__)
     )
     before, after = before.filter_traces(own), after.filter_traces(own)
-    stats = [
-        (stat, frames)
-        for stat in after.compare_to(before, "traceback")
-        if stat.size_diff > 0 and (frames := [f for f in reversed(stat.traceback) if _visible(f)])
-    ]
-    # A site that kept a block per call or more comes first, then by size: over a short pass a
-    # one-off allocation (a cached frame, a lazily made table) can outweigh a steady leak.
-    stats.sort(key=lambda pair: (pair[0].count_diff >= calls, pair[0].size_diff), reverse=True)
+    # Tracebacks that differ only below the frames shown are one site: summed, not repeated.
+    sites: dict[tuple[tuple[tracemalloc.Frame, ...], tracemalloc.Frame | None], _Site] = {}
+    for stat in after.compare_to(before, "traceback"):
+        frames = [f for f in reversed(stat.traceback) if _visible(f)]
+        if stat.size_diff <= 0 or not frames:
+            continue
+        shown = tuple(frames[:SITE_FRAMES])
+        mine = next((f for f in frames if _is_user_code(f)), None)
+        mine = None if mine in shown else mine
+        site = sites.setdefault((shown, mine), _Site(shown, mine))
+        site.size += stat.size_diff
+        site.count += stat.count_diff
+        site.held = site.held or stat.traceback in held
+    # A site where what the holders gained was made comes first; then one that kept a block
+    # per call or more, then by size: over a short pass a one-off allocation (a cached frame, a
+    # lazily made table, a context's state made anew by each call) can outweigh a steady leak.
+    ranked = sorted(sites.values(), key=lambda s: (s.held, s.count >= calls, s.size), reverse=True)
     # Sites far below the first (the largest that kept a block per call, if one did) are
     # one-off allocations, not where the growth comes from.
-    floor = stats[0][0].size_diff * SITE_SHARE if stats else 0
+    floor = ranked[0].size * SITE_SHARE if ranked else 0
     lines: list[str] = []
-    for stat, frames in stats:
-        if stat.size_diff < floor:
+    for site in ranked:
+        if site.size < floor:
             continue
-        head = frames[0]
-        lines.append(
-            f"{stat.size_diff / 1024:+,.1f} KiB in {stat.count_diff:+,} blocks at {_where(head)}"
-        )
-        lines.extend(f"    called from {_where(frame)}" for frame in frames[1:SITE_FRAMES])
-        mine = next((f for f in frames if _is_user_code(f)), None)
-        if mine is not None and mine not in frames[:SITE_FRAMES]:
-            lines.append(f"    from your code at {_where(mine)}")
+        head, *callers = site.frames
+        lines.append(f"{site.size / 1024:+,.1f} KiB in {site.count:+,} blocks at {_where(head)}")
+        lines.extend(f"    called from {_where(frame)}" for frame in callers)
+        if site.mine is not None:
+            lines.append(f"    from your code at {_where(site.mine)}")
         if sum(1 for line in lines if not line.startswith(" ")) >= TOP_SITES:
             break
     return tuple(lines)  # file:line only: code locations are never redacted
+
+
+@dataclass
+class _Site:
+    """One allocation site as shown: its frames, the user's own beyond them, what it kept."""
+
+    frames: tuple[tracemalloc.Frame, ...]
+    mine: tracemalloc.Frame | None
+    size: int = 0
+    count: int = 0
+    held: bool = False  # what the holders gained was made here
 
 
 def _is_user_code(frame: tracemalloc.Frame) -> bool:

@@ -82,7 +82,8 @@ def test_scan_benchmark_prints_its_table_and_verifies_the_leak(tmp_path) -> None
     assert "every scanned test has a status and a reason: yes" in lines
     assert any(line.startswith("CPU s (user+sys, best of 1): plain ") for line in lines)
     (pairs,) = [line for line in lines if line.startswith("ratio of each pair")]
-    assert pairs.count("x") == 2 and "; median " in pairs, pairs  # one pair, and its median
+    assert pairs.count("x") == 2, pairs  # one pair, and its median
+    assert "; median " in pairs, pairs
     leak = next(line for line in lines if line.startswith("test_small.py::test_leak"))
     assert leak.split()[-1] == "test_small.KEPT", leak
     assert float(leak.split()[2]) >= 1, leak  # blocks per run seen without memguard

@@ -249,6 +249,67 @@ def test_what_the_pass_itself_keeps_is_never_a_site_of_the_callers_line(
     assert not any(site.endswith(caller) for site in heads), found.sites
 
 
+def test_over_one_traced_call_the_types_and_first_site_are_what_the_holder_gained(
+    module: types.ModuleType,
+) -> None:
+    # One traced call leaves alive, besides its leak, what it made in place of older objects:
+    # a context's state (each ContextVar.set or reset makes a new one) and a last value kept
+    # in a global. By count they look like the leak's one object; the holder tells them apart.
+    import contextvars
+
+    state: contextvars.ContextVar[object] = contextvars.ContextVar("memguard_test_state")
+    module.log = []
+    module.last = None
+
+    class Request:
+        pass
+
+    def call() -> None:
+        state.reset(state.set(object()))
+        module.last = Request()
+        module.last.payload = "y" * 400 + str(len(module.log))  # larger than the leak
+        module.log.append("x" * 40 + str(len(module.log)))
+
+    found = explain(call, Secrets(), calls=1, lead=call, lead_calls=1)
+    assert [(t.name, t.count_delta) for t in found.types] == [("str", 1)], found.types
+    assert found.holders[0].path == "memguard_fake_app:log"
+    first = next(site for site in found.sites if not site.startswith(" "))
+    assert first.endswith(f"test_explain_pass.py:{call.__code__.co_firstlineno + 4}"), found.sites
+
+
+def test_allocations_that_differ_below_the_frames_shown_are_one_site(
+    module: types.ModuleType,
+) -> None:
+    module.log = []
+
+    def keep() -> None:
+        module.log.append("x" * 60 + str(len(module.log)))
+
+    def middle() -> None:
+        keep()
+
+    def outer() -> None:
+        middle()
+
+    def first() -> None:
+        outer()
+
+    def second() -> None:
+        outer()
+
+    def calls() -> None:
+        for _ in range(3):
+            first()
+            second()
+
+    found = explain(calls, Secrets(), calls=3)
+    line = f"test_explain_pass.py:{keep.__code__.co_firstlineno + 1}"
+    heads = [site for site in found.sites if site.endswith(line)]
+    assert len(heads) == 1, found.sites  # both callers' tracebacks, summed
+    blocks = int(heads[0].split(" in +")[1].split(" blocks")[0])
+    assert blocks >= 6, heads  # 6 strings (and the list's array as it grew)
+
+
 class _Fixtures:
     """Fresh fixtures as the plugin's replay has them, counting what the guard asks of them."""
 
