@@ -248,19 +248,25 @@ class Lengths:
     def grown(
         self, *, min_added: int = 1, skip: Callable[[object], bool] = lambda obj: False
     ) -> list[tuple[int, object]]:
-        """Containers that gained at least ``min_added`` items since :meth:`take`, most first.
+        """Containers that gained at least ``min_added`` items since :meth:`take`, most first;
+        of those that gained as many, the one that holds more first: it has grown for longer
+        (a leak's holder over the whole run, where a class's dict of its subclasses gains as
+        many over a pass of a test that makes classes).
 
         ``skip`` leaves out containers the caller does not count (the ones it ignores).
         """
-        grown: list[tuple[int, object]] = []
+        grown: list[tuple[int, int, object]] = []
         for measure, group, before in zip(self.measures, self.groups, self.lengths, strict=True):
             added = array("q", map(operator.sub, map(measure, group), before))
             more = list(map(operator.ge, added, repeat(min_added)))
-            for count, obj in zip(compress(added, more), compress(group, more), strict=True):
+            lengths = compress(before, more)
+            for count, obj, length in zip(
+                compress(added, more), compress(group, more), lengths, strict=True
+            ):
                 if not skip(obj):
-                    grown.append((count, obj))
-        grown.sort(key=_by_added, reverse=True)
-        return grown
+                    grown.append((count, length + count, obj))
+        grown.sort(key=_by_added_then_held, reverse=True)
+        return [(count, obj) for count, _, obj in grown]
 
     def replaced(
         self,
@@ -336,7 +342,9 @@ def holders(
     memo: ChainMemo | None = None,
 ) -> tuple[Holder, ...]:
     """Leak traces of the first ``MAX_HOLDERS`` containers that are not ``ignored``: those that
-    ``grown`` first, then those that ``replaced`` items (a full cache).
+    ``grown`` first, then those that ``replaced`` items (a full cache); of those searched, the
+    ones a module (or a root) reaches come before the ones only a frame, a thread or C code
+    holds (a base class's dict of its subclasses), which a user cannot look up.
 
     Holders whose path ``ignored(path)`` accepts are left out (known caches, ``ignore=``). The
     chains of up to ``MAX_CANDIDATES`` of them are searched together, from the modules and
@@ -351,7 +359,8 @@ def holders(
     finally:
         targets.clear()
     found: list[Holder] = []
-    for (added, obj, full), chain in zip(candidates, found_chains, strict=True):
+    searched = sorted(zip(candidates, found_chains, strict=True), key=_unreached)  # stable
+    for (added, obj, full), chain in searched:
         if len(found) == MAX_HOLDERS:
             break
         path, lines = trace(obj, added, secrets=secrets, chain=chain, replaced=full)
@@ -359,11 +368,21 @@ def holders(
             found.append(Holder(added, lines, path))
     candidates.clear()
     found_chains.clear()
+    searched.clear()
     return tuple(found)
+
+
+def _unreached(searched: tuple[object, list[object]]) -> bool:
+    """Whether a candidate's chain is the holder alone: nothing a user can name reaches it."""
+    return len(searched[1]) == 1
 
 
 def _by_added(entry: tuple[int, object]) -> int:
     return entry[0]
+
+
+def _by_added_then_held(entry: tuple[int, int, object]) -> tuple[int, int]:
+    return entry[0], entry[1]
 
 
 #: Candidate holders whose chains are searched, at most.

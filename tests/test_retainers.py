@@ -148,6 +148,44 @@ def test_no_chain_from_a_module_says_so() -> None:
     assert len(held_by_a_frame_only()) == 1
 
 
+def test_of_holders_that_gained_as_many_the_one_that_holds_more_comes_first(
+    module: types.ModuleType,
+) -> None:
+    module.small = []
+    module.big = list(range(500))
+    lengths = Lengths()
+    lengths.take()
+    try:
+        for i in range(2):
+            module.small.append(f"s{i}")
+            module.big.append(f"b{i}")
+        grown = lengths.grown(min_added=2)
+    finally:
+        lengths.clear()
+    assert [holder for _, holder in grown][:2] == [module.big, module.small]
+
+
+def test_a_holder_a_module_reaches_is_named_before_one_only_a_frame_holds(
+    module: types.ModuleType,
+) -> None:
+    # A class's dict of its subclasses, held in C, gains as a test that makes classes runs: it
+    # may have gained more than the module global a user can open, which still comes first.
+    local: list[object] = []
+    module.log = []
+    lengths = Lengths()
+    lengths.take()
+    try:
+        for i in range(6):
+            local.append(f"frame {i}")
+        for i in range(2):
+            module.log.append(f"log {i}")
+        found = holders(lengths.grown(min_added=2), secrets=Secrets())
+    finally:
+        lengths.clear()
+    assert [h.path for h in found][:2] == ["memguard_fake_app:log", ""], found
+    assert found[1].trace[0].startswith("(no path from a module global"), found[1].trace
+
+
 def new_since_tracing(obj: object) -> bool:
     return tracemalloc.get_object_traceback(obj) is not None
 
