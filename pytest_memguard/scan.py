@@ -422,15 +422,20 @@ def holder_line(result: MemguardResult) -> str:
 
 
 def site_line(result: MemguardResult) -> str:
-    """Where the leaked memory was allocated (the user's own line when shown), or ""."""
+    """Where the leaked memory was allocated: the first site's line of the user's own code
+    when it shows one, else its allocating line; or "". Only the first site: the sites come
+    where the holders' gain was made first, and a later one (a context's state the call made
+    anew) may show a user's line the leak never passed through."""
     lines = list(result.explanation)
     if "allocated at:" not in lines:
         return ""
     sites = lines[lines.index("allocated at:") + 1 :]
-    mine = [s.split("from your code at ", 1)[1] for s in sites if "from your code at " in s]
-    if mine:
-        return mine[0].strip()
     first = sites[0].strip() if sites else ""
+    for line in sites[1:]:
+        if not line.startswith("    "):
+            break  # the next site
+        if "from your code at " in line:
+            return line.split("from your code at ", 1)[1].strip()
     return first.split(" at ", 1)[1] if " at " in first else ""
 
 

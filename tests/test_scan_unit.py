@@ -104,6 +104,16 @@ def test_holder_roots_and_the_harness() -> None:
     assert scan.holder_line(_result(explanation=(*frame, *sites))).startswith("(no path from")
     assert scan.holder_line(_result(explanation=sites)) == ""
     assert scan.site_line(_result(explanation=EXPLANATION)) == "tests/test_app.py:1608"
+    # The first site's own line, not a user's line shown under a later site.
+    plant = (
+        "allocated at:",
+        "  +0.4 KiB in +7 blocks at plant.py:26",
+        "      called from flask/app.py:1511",
+        "  +0.1 KiB in +2 blocks at flask/ctx.py:265",
+        "      called from flask/ctx.py:426",
+        "      from your code at tests/test_basic.py:147",
+    )
+    assert scan.site_line(_result(explanation=plant)) == "plant.py:26"
 
 
 def test_the_summary_ranks_confirmed_leaks_by_rate() -> None:
