@@ -302,8 +302,8 @@ def _sites(
     # per call or more, then by size: over a short pass a one-off allocation (a cached frame, a
     # lazily made table, a context's state made anew by each call) can outweigh a steady leak.
     ranked = sorted(sites.values(), key=lambda s: (s.held, s.count >= calls, s.size), reverse=True)
-    # Sites far below the first (the largest that kept a block per call, if one did) are
-    # one-off allocations, not where the growth comes from.
+    # Sites far below the first (where the holders' gain was made, else the largest that kept
+    # a block per call, if one did) are one-off allocations, not where the growth comes from.
     floor = ranked[0].size * SITE_SHARE if ranked else 0
     lines: list[str] = []
     for site in ranked:
