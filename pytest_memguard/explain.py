@@ -184,11 +184,13 @@ def _left_by_pass(
     replaced = lengths.replaced(
         min_new=min_new, is_new=_allocated_in_pass, skip=lambda holder: id(holder) in skipped
     )
-    gained = [item for added, holder in grown for item in added_items(holder, added)]
-    # What the holders gained (those that gained enough to be named, as in ``holders``).
-    growth = [
-        item for added, holder in grown if added >= min_added for item in added_items(holder, added)
-    ]
+    gained: list[object] = []
+    growth: list[object] = []  # of those, what the holders named (as in ``holders``) gained
+    for added, holder in grown:
+        items = added_items(holder, added)
+        gained.extend(items)
+        if added >= min_added:
+            growth.extend(items)
     for _, holder in replaced:
         fresh = new_items(holder, _allocated_in_pass)[1]
         gained.extend(fresh)

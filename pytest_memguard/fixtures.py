@@ -306,11 +306,6 @@ class FreshCall:
             _setup(self.item)
 
 
-def fresh_call(item: pytest.Function) -> FreshCall:
-    """A replay of the test function with fresh function-scoped fixtures for each call."""
-    return FreshCall(item)
-
-
 def has_function_fixtures(item: pytest.Item) -> bool:
     """Whether the item uses any function-scoped fixture (else fresh ones change nothing)."""
     info = getattr(item, "_fixtureinfo", None)

@@ -197,7 +197,7 @@ class MemguardSession:
         fn = replay.test_function(function, pyfuncitem._fixtureinfo.argnames, pyfuncitem.funcargs)
         fresh = None
         if fixtures.supported(pyfuncitem) and fixtures.has_function_fixtures(pyfuncitem):
-            fresh = fixtures.fresh_call(pyfuncitem)
+            fresh = fixtures.FreshCall(pyfuncitem)
         if settings.fixtures == "fresh" and fresh is not None:
             fn, fresh = fresh, None
         elif settings.fixtures == "reuse" or not fixtures.takes_function_fixtures(pyfuncitem):
@@ -334,7 +334,7 @@ class MemguardSession:
             )
         if not fixtures.supported(item):
             raise _NotReplayable(f"{scan.NOT_REPLAYABLE}: its fixtures cannot be set up again")
-        return fixtures.fresh_call(item)
+        return fixtures.FreshCall(item)
 
     # -- one guarded run --------------------------------------------------------------------
 

@@ -64,7 +64,9 @@ def test_refresh_sets_function_fixtures_up_again_and_keeps_the_others(
     assert len(module_fixture._finalizers) == finalizers
 
 
-def test_fresh_call_calls_the_test_function_with_the_new_values(pytester: pytest.Pytester) -> None:
+def test_a_fresh_call_calls_the_test_function_with_the_new_values(
+    pytester: pytest.Pytester,
+) -> None:
     pytester.makepyfile(
         """
         import pytest
@@ -83,8 +85,8 @@ def test_fresh_call_calls_the_test_function_with_the_new_values(pytester: pytest
 
         def test_replays(request, value):
             item = request.node
-            item.obj = check  # what fresh_call calls
-            replay = fixtures.fresh_call(item)
+            item.obj = check  # what FreshCall calls
+            replay = fixtures.FreshCall(item)
             replay()
             replay()
             assert len(SEEN) == 2 and SEEN[0] is not SEEN[1] and SEEN[0] is not value
@@ -117,7 +119,7 @@ def test_a_released_replay_lets_go_of_its_fixtures_until_restored(
         def test_release(request, value):
             item = request.node
             item.obj = lambda request, value: None  # what the replay calls
-            replay = fixtures.fresh_call(item)
+            replay = fixtures.FreshCall(item)
             replay()
             made = weakref.ref(item.funcargs["value"])
             replay.release()
