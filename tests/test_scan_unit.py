@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 
@@ -228,6 +230,27 @@ def test_a_buffer_grown_on_the_first_runs_only_is_screened_longer_and_clean() ->
     assert len(shown.blocks) == scan.SCREEN_RUNS + 1
     assert shown.risen() == ()
     assert shown.suspicion() == ""
+
+
+def test_deciding_on_more_runs_keeps_nothing_even_in_a_new_process() -> None:
+    # CPython 3.10 keeps a frame per function once called: the first decision of a process
+    # read as 12 blocks after the third run, the plugin's own.
+    script = """
+from pytest_memguard import scan
+buffer, made = bytearray(), [0]
+
+def grow():
+    made[0] += 1
+    if made[0] <= 4:
+        buffer.extend(bytes(8192))
+
+shown = scan.screen(grow, warmup=1)
+print(shown.blocks, shown.tracked)
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.split("\n")[0] == "(0, 0, 0, 0) (0, 0, 0, 0)", done.stdout + done.stderr
 
 
 def test_a_buffer_grown_on_every_run_is_still_a_suspect() -> None:
