@@ -5,8 +5,9 @@ every leak and both are nearly free (well under a microsecond, no allocation):
 
 * ``sys.getallocatedblocks()`` counts live pymalloc blocks, so it sees objects the garbage
   collector does not track (``str``, ``bytes``, ``int``), which gc-based counts miss;
-* the C allocator's bytes in use (glibc ``mallinfo2``) sees buffers over 512 bytes, which
-  bypass pymalloc and count as one block each whatever their size.
+* the C allocator's bytes in use (glibc ``mallinfo2``, less the freed chunks its thread cache
+  holds: see allocator.py) sees buffers over 512 bytes, which bypass pymalloc and count as one
+  block each whatever their size.
 
 After warm-up the heap is frozen (``gc.freeze()``), so each later collection scans only the
 objects made since: its cost follows what the code under test allocates, not the heap size.
@@ -18,8 +19,6 @@ changes in the counters is read and taken out of the samples that follow.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import gc
 import os
 import sys
@@ -32,6 +31,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 
 from pytest_memguard import resources
+from pytest_memguard.allocator import malloc_in_use
 from pytest_memguard.errors import passthrough
 from pytest_memguard.resource_warnings import UnclosedWarnings, is_unclosed
 from pytest_memguard.result import TypeGrowth
@@ -126,46 +126,6 @@ def frozen_heap() -> Iterator[bool]:
         if froze:
             gc.unfreeze()
         saved.restore()
-
-
-def _malloc_reader() -> Callable[[], int]:
-    """Return a reader of the C allocator's bytes in use, or a constant where it is unknown."""
-    name = ctypes.util.find_library("c")
-    if sys.platform.startswith("linux") and name:
-        try:
-            libc = ctypes.CDLL(name)
-            mallinfo2 = libc.mallinfo2
-        except (OSError, AttributeError):
-            return lambda: 0
-
-        class MallInfo2(ctypes.Structure):
-            _fields_ = [
-                (field, ctypes.c_size_t)
-                for field in [
-                    "arena",
-                    "ordblks",
-                    "smblks",
-                    "hblks",
-                    "hblkhd",
-                    "usmblks",
-                    "fsmblks",
-                    "uordblks",
-                    "fordblks",
-                    "keepcost",
-                ]
-            ]
-
-        mallinfo2.restype = MallInfo2
-
-        def read() -> int:
-            info = mallinfo2()
-            return int(info.uordblks + info.hblkhd)
-
-        return read
-    return lambda: 0
-
-
-malloc_in_use: Callable[[], int] = _malloc_reader()
 
 
 #: How long in all a sample waits for the threads a call started and let go to end (waits

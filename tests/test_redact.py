@@ -13,7 +13,7 @@ from dataclasses import replace
 
 import pytest
 
-from pytest_memguard.measure import malloc_in_use
+from pytest_memguard.allocator import malloc_in_use
 from pytest_memguard.redact import (
     REDACTED,
     Secrets,
