@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 
@@ -184,19 +185,52 @@ def test_a_deadline_is_not_an_exception_that_code_may_swallow() -> None:
         time.sleep(1)
 
 
-def test_the_screen_stops_after_the_runs_no_leak_can_rise_on() -> None:
+def test_a_run_alone_that_kept_nothing_ends_the_screen() -> None:
     calls = [0]
 
     def count() -> None:
         calls[0] += 1  # a small int: cached, nothing kept
 
     shown = scan.screen(count, warmup=1)
+    # A warm-up run and one measured run: nothing else ran, so its counts are exact.
+    assert calls == [2]
+    assert shown.blocks == (0,)  # nothing of the screen's own counts
+    assert shown.suspicion() == ""
+    assert scan.screened_reason(shown) == "clean: +0.0 KiB after 1 run"
+
+
+def _wait_for_a_thread() -> None:
+    worker = threading.Thread(target=int)
+    worker.start()
+    worker.join()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="waits are counted on Linux")
+def test_a_run_that_waited_for_another_thread_is_read_again() -> None:
+    calls = [0]
+
+    def count() -> None:
+        calls[0] += 1
+        _wait_for_a_thread()  # another thread ran: a block it freed could hide one kept
+
+    shown = scan.screen(count, warmup=1)
     # A warm-up run and two measured runs: blocks may stay at their floor on one run of a
     # suspect, not on two.
     assert calls == [3]
-    assert shown.blocks == (0, 0)  # nothing of the screen's own counts
     assert shown.suspicion() == ""
-    assert scan.screened_reason(shown) == "clean: +0.0 KiB after 2 runs"
+
+
+def test_a_thread_waited_for_is_counted_and_a_computation_is_not() -> None:
+    before = scan.waits()
+    sum(range(100_000))
+    alone = scan.waits()
+    _wait_for_a_thread()
+    after = scan.waits()
+    if sys.platform.startswith("linux"):
+        assert alone == before
+        assert after > alone
+    else:  # uncounted: no run is ever taken for one alone
+        assert len({before, alone, after}) == 3
 
 
 def test_the_screen_reads_every_run_while_a_counter_rises() -> None:
@@ -263,10 +297,11 @@ def test_a_buffer_grown_on_every_run_is_still_a_suspect() -> None:
     assert shown.suspicion().count(", +") == runs - 1
 
 
-def test_the_screen_stops_at_the_second_run_that_kept_nothing() -> None:
+def test_the_screen_stops_at_the_first_run_alone_that_kept_nothing() -> None:
     kept: list[bytearray] = []
-    runs = iter([True, True, False, False, True])  # the warm-up, then three measured runs
+    runs = iter([True, True, False, True, True])  # the warm-up, then three measured runs
     shown = scan.screen(lambda: kept.append(bytearray(100)) if next(runs) else None, warmup=1)
-    assert len(shown.blocks) == 3
-    assert next(runs) is True  # the fifth run was never made
+    assert len(shown.blocks) == 2
+    assert shown.blocks[0] == shown.blocks[1] > 0
+    assert list(runs) == [True, True]  # never made: a flat run alone is exact
     assert shown.suspicion() == ""
