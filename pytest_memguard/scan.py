@@ -74,7 +74,7 @@ MISSES_ALLOWED = (1, 0, 0)
 #: A run alone (the test's thread never waited: no other thread ran, no I/O blocked) has no
 #: such miss: the full collections before each reading make its blocks exact (Python's free
 #: lists emptied; a buffer that outgrows pymalloc is still one block), so one flat reading ends
-#: the screen. Most clean tests are read once instead of twice (Flask's: 441 of 487).
+#: the screen. Most clean tests are read once instead of twice (Flask's: 440 of 487).
 
 #: The C allocator's bytes move with fragmentation and buffers that a bounded structure
 #: reallocates: its rises must also be steady (the smallest at least 1/STEADY of the largest),
