@@ -10,14 +10,16 @@ import socket
 import subprocess
 import sys
 import threading
+import warnings
 from array import array
 
 import pytest
 from helpers import threads_settled
 
-from pytest_memguard import resource_sites, resources
+from pytest_memguard import measure, resource_sites, resources
 from pytest_memguard.guard import count_reason
 from pytest_memguard.redact import Secrets
+from pytest_memguard.resource_warnings import UnclosedWarnings
 from pytest_memguard.result import MemguardResult, ResourceGrowth
 from pytest_memguard.settings import SettingsError, check_keywords, layer, resolve
 from pytest_memguard.verdict import decide_count
@@ -531,3 +533,29 @@ def test_a_profiler_the_code_sets_during_a_pass_is_left_in_place() -> None:
         assert sys.getprofile() is profiler
     finally:
         sys.setprofile(None)
+
+
+def _unclosed_at(filename: str) -> warnings.WarningMessage:
+    return warnings.WarningMessage(
+        ResourceWarning("unclosed file <x>"), ResourceWarning, filename, 7, source=None
+    )
+
+
+@pytest.mark.parametrize(
+    ("filename", "note"),
+    [
+        (measure.__file__, "(memguard: left by call 3, found by the garbage collection after it)"),
+        ("/app/views.py", "(memguard: left by call 3)"),
+    ],
+)
+def test_an_unclosed_warning_says_whether_the_plugins_collection_found_it(
+    filename: str, note: str
+) -> None:
+    """Raised in the plugin's own collection after a call, the warning says so; raised at a
+    line of the code (its object dropped there, or an automatic collection there), it does not."""
+    unclosed = UnclosedWarnings()
+    unclosed.add(_unclosed_at(filename), 3)
+    with warnings.catch_warnings(record=True) as log:
+        warnings.simplefilter("always")
+        unclosed.reemit()
+    assert [str(m.message) for m in log] == [f"unclosed file <x> {note}"]

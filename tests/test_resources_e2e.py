@@ -315,12 +315,15 @@ def test_later():
 def test_an_unclosed_file_is_reported_with_its_test_and_line(run) -> None:
     result = run("-W", "default::ResourceWarning", test_unclosed=UNCLOSED)
     result.assert_outcomes(passed=2)
+    # Found by the plugin's collection after a call (", found by the garbage collection after
+    # it"), or by one the interpreter ran in the middle of the next call, at its own line: when
+    # depends on the allocations counted before the run (a CI run on CPython 3.13 saw it).
     result.stdout.fnmatch_lines(
         [
             "*warnings summary*",
             "test_unclosed.py::test_cycle",
-            "*test_unclosed.py:5: ResourceWarning: unclosed file*(memguard: left by call *, found"
-            " by the garbage collection after it; opened at test_unclosed.py:5)",
+            "*test_unclosed.py:5: ResourceWarning: unclosed file*(memguard: left by call *"
+            "opened at test_unclosed.py:5)",
         ]
     )
     assert "test_unclosed.py::test_later" not in result.stdout.str()
