@@ -200,7 +200,9 @@ def test_a_run_alone_that_kept_nothing_ends_the_screen() -> None:
 
 
 def _wait_for_a_thread() -> None:
-    worker = threading.Thread(target=int)
+    # Long enough that the join must wait: a thread that ends before the test's thread gets to
+    # its lock (a few microseconds of work on another core) makes it wait for nothing.
+    worker = threading.Thread(target=time.sleep, args=(0.002,))
     worker.start()
     worker.join()
 
@@ -214,9 +216,9 @@ def test_a_run_that_waited_for_another_thread_is_read_again() -> None:
         _wait_for_a_thread()  # another thread ran: a block it freed could hide one kept
 
     shown = scan.screen(count, warmup=1)
-    # A warm-up run and two measured runs: blocks may stay at their floor on one run of a
-    # suspect, not on two.
-    assert calls == [3]
+    # A warm-up run and two measured runs at least: blocks may stay at their floor on one run
+    # of a suspect, not on two (CPython 3.10's thread states move a block now and then).
+    assert calls[0] >= 3
     assert shown.suspicion() == ""
 
 
