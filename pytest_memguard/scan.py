@@ -71,8 +71,8 @@ _FLOORS = (NOISE_BLOCKS, NOISE_MALLOC_BYTES, NOISE_TRACKED)
 #: plant in Flask-HTTPAuth's async tests: 2 to 4 of 118 exercising tests missed). Blocks that
 #: rose on every other run, and by at least one a run less one over all runs, make a suspect.
 MISSES_ALLOWED = (1, 0, 0)
-#: A run alone (the test's thread never waited: no other thread ran, no I/O blocked) has no
-#: such miss: the full collections before each reading make its blocks exact (Python's free
+#: A run alone (the test's thread never waited for another thread, a ``select`` or a disk) has
+#: no such miss: the full collections before each reading make its blocks exact (Python's free
 #: lists emptied; a buffer that outgrows pymalloc is still one block), so one flat reading ends
 #: the screen. Most clean tests are read once instead of twice (Flask's: 440 of 487).
 
