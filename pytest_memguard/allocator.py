@@ -66,9 +66,8 @@ def reader() -> Callable[[], int]:
         return read
 
     def read_exact() -> int:
-        info = mallinfo2()
         cached: int = sum(map(operator.mul, counts, _CHUNK_BYTES))
-        return int(info.uordblks + info.hblkhd) - cached
+        return read() - cached
 
     return read_exact
 
@@ -86,7 +85,6 @@ def thread_cache(libc: ctypes.CDLL) -> ctypes.Array[ctypes.c_uint16] | None:
     malloc, free = libc.malloc, libc.free
     malloc.restype, malloc.argtypes = ctypes.c_void_p, [ctypes.c_size_t]
     free.restype, free.argtypes = None, [ctypes.c_void_p]
-    seen = 0
     for request in _PROBES:
         index = ((request + 8 + 15) & ~15) // 16 - 2
         for _ in range(_TRIES):
@@ -96,11 +94,10 @@ def thread_cache(libc: ctypes.CDLL) -> ctypes.Array[ctypes.c_uint16] | None:
             before = counts[index]
             free(chunk)
             if before < 7 and heads[index] == chunk and counts[index] == before + 1:
-                seen += 1
                 break
         else:
-            return None
-    return counts if seen == len(_PROBES) else None
+            return None  # never seen to arrive: not the layout known
+    return counts
 
 
 def _heap_start() -> int | None:

@@ -244,8 +244,8 @@ class _Counts:
         for k in range(3):
             step = v[at + k] - v[at + k - 3]  # at the baseline, a number not used
             missed = int(step <= _FLOORS[k])
-            if missed and k == 0 and alone:
-                missed += MISSES_ALLOWED[0]  # an exact reading: no miss to spare
+            if missed and alone:
+                missed += MISSES_ALLOWED[k]  # an exact reading: no miss to spare
             self.misses[k] = 0 if i == 0 else self.misses[k] + missed
             still = still or self.misses[k] <= MISSES_ALLOWED[k]
         return still
